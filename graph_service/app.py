@@ -1,0 +1,94 @@
+"""create_app(settings): the one ASGI application, its store, routers and error handling."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from graph_service import __version__
+from graph_service.errors import install_error_handlers
+from graph_service.limits import BodySizeLimit
+from graph_service.settings import Settings
+from graph_service.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """smartby serves a linked-data knowledge graph of Norwegian smart-city practice:
+the conversation series *Smarte og bærekraftige lokalsamfunn* (2021), the eight principles of
+the national roadmap, the municipal projects, municipalities, people and organisations.
+"""
+
+
+def prepare_store(store: Store, settings: Settings) -> None:
+    """On an empty store, load ontology/ and data/ first (the fresh-clone path)."""
+    if store.quad_count() == 0:
+        from graph_service.loader import load_content
+
+        loaded = load_content(store, settings)
+        log.info("loaded %d content files into an empty store", len(loaded))
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """Build the app; it opens (and closes) its own store unless one is handed in."""
+    settings = settings or Settings()
+    owns_store = store is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.store is None:
+            app.state.store = open_store(settings)
+            prepare_store(app.state.store, settings)
+        try:
+            yield
+        finally:
+            if owns_store and app.state.store is not None:
+                app.state.store.close()
+                app.state.store = None
+
+    app = FastAPI(
+        title="smartby",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_body=settings.max_body)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list:  # type: ignore[type-arg]
+    from graph_service import (
+        dataset,
+        graph_store,
+        health,
+        home,
+        linked_data,
+        queries,
+        sparql,
+        submissions,
+        update,
+        validation_routes,
+    )
+
+    return [
+        health.router,
+        sparql.router,
+        update.router,
+        graph_store.router,
+        queries.router,
+        linked_data.router,
+        dataset.router,
+        validation_routes.router,
+        submissions.router,
+        home.router,
+    ]

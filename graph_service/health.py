@@ -1,0 +1,26 @@
+"""`/health`: liveness and store reachability."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from graph_service import __version__
+from graph_service.deps import StoreDep
+from graph_service.errors import ServiceUnavailable
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+def read_health(store: StoreDep) -> JSONResponse:
+    """Status, store kind and quad count; 503 when the store cannot be reached."""
+    try:
+        quads = store.quad_count()
+    except ServiceUnavailable as exc:
+        return JSONResponse(
+            {"status": "unavailable", "store": store.kind, "detail": exc.detail}, status_code=503
+        )
+    return JSONResponse(
+        {"status": "ok", "store": store.kind, "quads": quads, "version": __version__}
+    )

@@ -1,0 +1,64 @@
+"""Jinja2 environment, language choice (nb/en) and page rendering shared by the HTML views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from graph_service import __version__
+
+TEMPLATES = Path(__file__).parent / "templates"
+LANGUAGES = ("nb", "en")
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "xml"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def choose_language(request: Request) -> str:
+    """`?lang=` wins, then a `lang` cookie, then Accept-Language; Norwegian by default."""
+    asked = request.query_params.get("lang") or request.cookies.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith(("nb", "no", "nn")):
+            return "nb"
+    return "nb"
+
+
+def t(lang: str, nb: str, en: str) -> str:
+    """Pick the text for the page language."""
+    return en if lang == "en" else nb
+
+
+def render_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    lang = choose_language(request)
+    page = environment.get_template(template).render(
+        request=request,
+        lang=lang,
+        t=lambda nb, en: t(lang, nb, en),
+        version=__version__,
+        path=request.url.path,
+        **context,
+    )
+    response = HTMLResponse(page, status_code=status_code, headers=headers)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie("lang", request.query_params["lang"], samesite="lax")
+    return response

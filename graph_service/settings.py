@@ -1,0 +1,99 @@
+"""All settings in one typed class, read from `SMARTBY_*` environment variables."""
+
+from __future__ import annotations
+
+import hmac
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CANONICAL_BASE_IRI = "https://w3id.org/smartby/"
+
+
+def default_content_dir() -> Path:
+    """The folder holding ontology/, data/ and queries/: the checkout, or the installed copy."""
+    package = Path(__file__).resolve().parent
+    checkout = package.parent
+    if (checkout / "ontology").is_dir() and (checkout / "data").is_dir():
+        return checkout
+    return package / "_content"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; the CLI options carry the same names."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTBY_", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address `smartby serve` listens on.")
+    port: int = Field(8000, description="Port `smartby serve` listens on.")
+    data_dir: Path = Field(Path("var"), description="Directory of the embedded store.")
+    content_dir: Path = Field(
+        default_factory=default_content_dir,
+        description="Folder with ontology/, data/ and queries/ (the checkout or the package).",
+    )
+    store: str = Field("", description="Base URL of a remote SPARQL store; empty: embedded.")
+    store_query_url: str = Field("", description="Remote query endpoint (derived from store).")
+    store_update_url: str = Field("", description="Remote update endpoint (derived from store).")
+    store_graph_url: str = Field("", description="Remote graph store endpoint (derived).")
+    store_username: str = Field("", description="HTTP basic user towards the remote store.")
+    store_password: str = Field("", description="HTTP basic password towards the remote store.")
+    store_bearer: str = Field("", description="Bearer token towards the remote store.")
+    token: str = Field(
+        "", description="Write token, or comma-separated `name:token` pairs; empty: no writes."
+    )
+    admin_token: str = Field(
+        "", description="Token that may write without SHACL validation (administrators)."
+    )
+    query_timeout: float = Field(30.0, gt=0, description="Seconds before a query gets 503.")
+    query_workers: int = Field(2, ge=1, description="Worker processes evaluating queries.")
+    row_limit: int = Field(0, ge=0, description="Maximum SELECT rows returned; 0: no limit.")
+    max_body: int = Field(10 * 1024 * 1024, gt=0, description="Largest request body in bytes.")
+    base_iri: str = Field(CANONICAL_BASE_IRI, description="The canonical namespace.")
+    allow_service: bool = Field(False, description="Allow SERVICE and LOAD (off: 400).")
+
+    @field_validator("base_iri")
+    @classmethod
+    def _base_ends_with_slash(cls, value: str) -> str:
+        if not value.endswith("/"):
+            raise ValueError("SMARTBY_BASE_IRI must end with '/'")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _tokens_well_formed(cls, value: str) -> str:
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            if ":" in pair and not all(pair.split(":", 1)):
+                raise ValueError("SMARTBY_TOKEN pairs must be name:token")
+        return value
+
+    @cached_property
+    def tokens(self) -> dict[str, str]:
+        """Submitter name by token; a bare token is named 'default'."""
+        named: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in self.token.split(","))):
+            name, _, secret = pair.rpartition(":")
+            named[secret] = name or "default"
+        return named
+
+    def submitter_for(self, presented: str) -> str | None:
+        """The name behind a presented token, compared in constant time."""
+        found = None
+        for secret, name in self.tokens.items():
+            if hmac.compare_digest(secret.encode(), presented.encode()):
+                found = name
+        return found
+
+    def is_admin(self, presented: str) -> bool:
+        return bool(self.admin_token) and hmac.compare_digest(
+            self.admin_token.encode(), presented.encode()
+        )
+
+    @property
+    def graph_base(self) -> str:
+        return self.base_iri + "graph/"
+
+    @property
+    def id_base(self) -> str:
+        return self.base_iri + "id/"

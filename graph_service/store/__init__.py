@@ -1,0 +1,93 @@
+"""The store interface every backend implements, and the choice of backend from one setting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from graph_service.settings import Settings
+
+QueryForm = Literal["solutions", "boolean", "graph"]
+DEFAULT_GRAPH = "default"  # graph selector for the store's own default graph
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """One SPARQL query with its dataset and the result type chosen for each query form."""
+
+    query: str
+    results_type: str | None = "application/sparql-results+json"  # SELECT/ASK; None: 406
+    graph_type: str | None = "text/turtle"  # CONSTRUCT/DESCRIBE; None: 406
+    default_graph_uris: tuple[str, ...] = ()
+    named_graph_uris: tuple[str, ...] = ()
+    timeout: float = 30.0
+    row_limit: int = 0
+
+
+@dataclass
+class QueryResult:
+    """A result already serialised by the store's engine, arriving as chunks."""
+
+    form: QueryForm
+    media_type: str
+    chunks: Iterator[bytes] = field(repr=False)
+
+    def read(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+class Store(Protocol):
+    """What the service needs from a quad store: query, update, graph writes, counts."""
+
+    kind: str
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        """Evaluate with the timeout; SyntaxError → RdfSyntaxError, too slow → QueryTimeout."""
+        ...
+
+    def update(self, sparql: str) -> None:
+        """Apply a SPARQL 1.1 Update atomically."""
+        ...
+
+    def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
+        """Atomically replace each named graph by the given N-Triples (empty bytes: drop it)."""
+        ...
+
+    def add_to_graph(self, graph: str, ntriples: bytes) -> None:
+        """Atomically add N-Triples to a graph (`DEFAULT_GRAPH` for the default graph)."""
+        ...
+
+    def drop_graph(self, graph: str) -> bool:
+        """Remove a graph; False when it did not exist."""
+        ...
+
+    def export(self, media_type: str, graph: str | None = None) -> bytes:
+        """Serialise one graph (IRI or `DEFAULT_GRAPH`) or, with None, the whole dataset."""
+        ...
+
+    def named_graphs(self) -> list[str]: ...
+
+    def has_graph(self, graph: str) -> bool: ...
+
+    def quad_count(self) -> int: ...
+
+    def state(self) -> str:
+        """A token that changes whenever the data changes (for ETags and caches)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_store(settings: Settings) -> Store:
+    """The backend named by the settings: remote when SMARTBY_STORE is set, else embedded."""
+    if settings.store:
+        from graph_service.store.remote import RemoteStore
+
+        return RemoteStore.from_settings(settings)
+    from graph_service.store.embedded import EmbeddedStore
+
+    return EmbeddedStore(settings.data_dir, workers=settings.query_workers)
+
+

@@ -1,0 +1,262 @@
+"""Query evaluation in worker processes that can be killed, because pyoxigraph cannot be.
+
+pyoxigraph releases the GIL but takes no timeout and cannot cancel a query. Each worker
+opens a read-only checkpoint of the store (`Store.backup`: hard links, consistent) and
+streams the serialised result back through a pipe; on timeout the worker is killed and
+replaced, so the engine really stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from graph_service.errors import (
+    BadRequest,
+    NotAcceptable,
+    QueryTimeout,
+    RdfSyntaxError,
+    ServiceUnavailable,
+)
+from graph_service.sparql_errors import syntax_error_from
+
+CHUNK_SIZE = 64 * 1024
+
+
+class _PipeWriter:
+    """A binary file-like object that ships what pyoxigraph writes, in chunks."""
+
+    def __init__(self, conn: Connection, form: str, media_type: str) -> None:
+        self._conn, self._form, self._media_type = conn, form, media_type
+        self._buffer = bytearray()
+        self._started = False
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        if len(self._buffer) >= CHUNK_SIZE:
+            self._flush()
+        return len(data)
+
+    def flush(self) -> None:  # pyoxigraph may call it; chunks leave at CHUNK_SIZE anyway
+        pass
+
+    def _flush(self) -> None:
+        if not self._started:
+            self._conn.send(("start", self._form, self._media_type))
+            self._started = True
+        if self._buffer:
+            self._conn.send(("chunk", bytes(self._buffer)))
+            self._buffer.clear()
+
+    def finish(self) -> None:
+        self._flush()
+        self._conn.send(("end",))
+
+
+def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
+    import pyoxigraph as ox
+
+    from graph_service.media import GRAPH_TYPES, RESULTS_TYPES
+
+    kwargs: dict[str, Any] = {}
+    if job["default_graph_uris"]:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in job["default_graph_uris"]]
+    else:
+        kwargs["use_default_graph_as_union"] = True
+    if job["named_graph_uris"]:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job["named_graph_uris"]]
+    try:
+        result = store.query(job["query"], **kwargs)
+    except SyntaxError as exc:
+        conn.send(("syntax", str(exc)))
+        return
+    if isinstance(result, ox.QueryBoolean):
+        form, media_type = "boolean", job["results_type"]
+    elif isinstance(result, ox.QuerySolutions):
+        form, media_type = "solutions", job["results_type"]
+    else:
+        form, media_type = "graph", job["graph_type"]
+    if media_type is None:
+        conn.send(("not_acceptable", form))
+        return
+    writer = _PipeWriter(conn, form, media_type)
+    if form == "graph":
+        result.serialize(writer, GRAPH_TYPES[media_type])
+    else:
+        result.serialize(writer, RESULTS_TYPES[media_type])
+    writer.finish()
+
+
+def worker_main(conn: Connection) -> None:
+    """Serve jobs until the pipe closes; keep the current checkpoint open between jobs."""
+    import pyoxigraph as ox
+
+    opened: tuple[str, Any] | None = None
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            if opened is None or opened[0] != job["checkpoint"]:
+                opened = None  # drop the old checkpoint before opening the new one
+                opened = (job["checkpoint"], ox.Store.read_only(job["checkpoint"]))
+            _evaluate(opened[1], job, conn)
+        except Exception as exc:  # reported to the caller, who decides the status
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _child_entry() -> None:
+    """Entry point of a worker process: the socket arrives as a file descriptor."""
+    worker_main(Connection(int(sys.argv[1])))
+
+
+class _Worker:
+    """A plain subprocess (not multiprocessing's spawn, which re-imports `__main__`)."""
+
+    def __init__(self) -> None:
+        parent, child = socket.socketpair()
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from graph_service.store._workers import _child_entry; _child_entry()",
+                str(child.fileno()),
+            ],
+            pass_fds=[child.fileno()],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        child.close()
+        self.conn = Connection(parent.detach())
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        self.conn.close()
+
+
+class WorkerPool:
+    """At most `size` workers; a query waits for a free one within its own deadline."""
+
+    def __init__(self, size: int) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._size = size
+        self._closed = False
+
+    def warm(self) -> None:
+        """Start the workers ahead of the first query (in the background)."""
+
+        def start() -> None:
+            for _ in range(self._size):
+                if self._slots.acquire(blocking=False):
+                    self._idle.put(_Worker())
+                    self._slots.release()
+
+        threading.Thread(target=start, daemon=True, name="smartby-warm-workers").start()
+
+    def run(
+        self, job: dict[str, Any], deadline: float, on_done: Callable[[], None]
+    ) -> tuple[str, str, Iterator[bytes]]:
+        """Send a job; answer (form, media type, chunks) once the result starts arriving."""
+        if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            on_done()
+            raise QueryTimeout("No query worker became free before the query timeout.")
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            worker = _Worker()
+        try:
+            worker.conn.send(job)
+            message = self._receive(worker, deadline)
+        except BaseException:
+            self._discard(worker)
+            on_done()
+            raise
+        kind = message[0]
+        if kind != "start":
+            self._release(worker)
+            on_done()
+            raise _error_for(message)
+        return message[1], message[2], self._stream(worker, deadline, on_done)
+
+    def _stream(
+        self, worker: _Worker, deadline: float, on_done: Callable[[], None]
+    ) -> Iterator[bytes]:
+        finished = False
+        try:
+            while True:
+                message = self._receive(worker, deadline)
+                if message[0] == "chunk":
+                    yield message[1]
+                elif message[0] == "end":
+                    finished = True
+                    return
+                else:  # an error after the first bytes went out: the stream is cut short
+                    raise _error_for(message)
+        finally:
+            if finished:
+                self._release(worker)
+            else:  # timed out, failed, or the client went away mid-stream
+                self._discard(worker)
+            on_done()
+
+    @staticmethod
+    def _receive(worker: _Worker, deadline: float) -> tuple[Any, ...]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not worker.conn.poll(remaining):
+            raise QueryTimeout("The query did not finish within the time limit and was stopped.")
+        try:
+            message: tuple[Any, ...] = worker.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise ServiceUnavailable("The query worker stopped unexpectedly.") from exc
+        return message
+
+    def _release(self, worker: _Worker) -> None:
+        if self._closed:
+            worker.kill()
+        else:
+            self._idle.put(worker)
+        self._slots.release()
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        self._slots.release()
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                return
+
+
+def _error_for(message: tuple[Any, ...]) -> Exception:
+    kind = message[0]
+    if kind == "syntax":
+        return syntax_error_from(message[1])
+    if kind == "not_acceptable":
+        form = "SELECT/ASK" if message[1] != "graph" else "CONSTRUCT/DESCRIBE"
+        return NotAcceptable(f"No acceptable media type for a {form} result.")
+    if kind == "error":
+        return BadRequest(f"The query could not be evaluated: {message[1]}")
+    return RdfSyntaxError(f"Unexpected message from query worker: {kind}")

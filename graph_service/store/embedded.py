@@ -1,0 +1,188 @@
+"""The embedded backend: Oxigraph (`pyoxigraph`) on disk, queries in killable workers."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from graph_service.errors import BadRequest
+from graph_service.media import DATASET_TYPES, GRAPH_TYPES
+from graph_service.sparql_errors import syntax_error_from
+from graph_service.store import DEFAULT_GRAPH, QueryRequest, QueryResult
+from graph_service.store._workers import WorkerPool
+
+
+@dataclass
+class _Checkpoint:
+    path: Path
+    generation: int
+    users: int = 0
+    retired: bool = False
+
+
+class EmbeddedStore:
+    """pyoxigraph on disk. Every write is one transaction, so a 201 survives `kill -9`."""
+
+    kind = "embedded"
+
+    def __init__(self, data_dir: Path, *, workers: int = 2) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / "oxigraph"
+        self._store = ox.Store(str(self.path))
+        self._checkpoints = data_dir / "checkpoints"
+        shutil.rmtree(self._checkpoints, ignore_errors=True)  # leftovers of an earlier run
+        self._checkpoints.mkdir()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._instance = uuid.uuid4().hex[:12]
+        self._checkpoint: _Checkpoint | None = None
+        self._count: tuple[int, int] | None = None
+        self._pool = WorkerPool(workers)
+        self._pool.warm()
+
+    # -- reads ------------------------------------------------------------------------
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        deadline = time.monotonic() + request.timeout
+        checkpoint = self._acquire_checkpoint()
+        job = {
+            "checkpoint": str(checkpoint.path),
+            "query": request.query,
+            "results_type": request.results_type,
+            "graph_type": request.graph_type,
+            "default_graph_uris": list(request.default_graph_uris),
+            "named_graph_uris": list(request.named_graph_uris),
+            "row_limit": request.row_limit,
+        }
+        form, media_type, chunks = self._pool.run(
+            job, deadline, lambda: self._release_checkpoint(checkpoint)
+        )
+        return QueryResult(form=form, media_type=media_type, chunks=chunks)
+
+    def export(self, media_type: str, graph: str | None = None) -> bytes:
+        out = io.BytesIO()
+        if graph is None and media_type in ("application/trig", "application/n-quads"):
+            self._store.dump(out, DATASET_TYPES[media_type])
+        elif graph is None:
+            # Formats without named graphs get the union of all graphs (like the SPARQL default).
+            triples = self._store.query(
+                "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True
+            )
+            triples.serialize(out, GRAPH_TYPES[media_type])
+        else:
+            self._store.dump(out, GRAPH_TYPES[media_type], from_graph=_graph_name(graph))
+        return out.getvalue()
+
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def has_graph(self, graph: str) -> bool:
+        if graph == DEFAULT_GRAPH:
+            return True
+        return self._store.contains_named_graph(ox.NamedNode(graph))
+
+    def quad_count(self) -> int:
+        generation = self._generation
+        if self._count is None or self._count[0] != generation:
+            self._count = (generation, len(self._store))
+        return self._count[1]
+
+    def state(self) -> str:
+        return f"{self._instance}-{self._generation}"
+
+    # -- writes (each is one Oxigraph transaction) -------------------------------------
+
+    def update(self, sparql: str) -> None:
+        try:
+            self._store.update(sparql)
+        except SyntaxError as exc:
+            raise syntax_error_from(str(exc)) from exc
+        except (OSError, ValueError) as exc:
+            raise BadRequest(f"The update could not be applied: {exc}") from exc
+        finally:
+            self._changed()
+
+    def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
+        parts = []
+        for graph, ntriples in graphs.items():
+            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH <{graph}>"
+            parts.append(f"DROP SILENT {target}")
+            if ntriples.strip():
+                body = ntriples.decode("utf-8")
+                inner = body if graph == DEFAULT_GRAPH else f"GRAPH <{graph}> {{\n{body}\n}}"
+                parts.append(f"INSERT DATA {{\n{inner}\n}}")
+        if parts:
+            self.update(" ;\n".join(parts))
+
+    def add_to_graph(self, graph: str, ntriples: bytes) -> None:
+        target = None if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
+        quads = [
+            ox.Quad(t.subject, t.predicate, t.object, target or ox.DefaultGraph())
+            for t in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)
+        ]
+        try:
+            self._store.extend(quads)  # extend is transactional; bulk_extend is not
+        finally:
+            self._changed()
+
+    def drop_graph(self, graph: str) -> bool:
+        if graph == DEFAULT_GRAPH:
+            self.update("CLEAR DEFAULT")
+            return True
+        if not self.has_graph(graph):
+            return False
+        self.update(f"DROP GRAPH <{graph}>")
+        return True
+
+    def bulk_load(self, path: Path, media_type: str, graph: str | None = None) -> None:
+        """Fast, non-transactional load for large files (benchmarks, first loads)."""
+        fmt = DATASET_TYPES.get(media_type) or GRAPH_TYPES[media_type]
+        to_graph = ox.NamedNode(graph) if graph else None
+        self._store.bulk_load(path=str(path), format=fmt, to_graph=to_graph)
+        self._changed()
+
+    def close(self) -> None:
+        self._pool.close()
+        self._store.flush()
+        shutil.rmtree(self._checkpoints, ignore_errors=True)
+
+    # -- checkpoints --------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        with self._lock:
+            self._generation += 1
+
+    def _acquire_checkpoint(self) -> _Checkpoint:
+        with self._lock:
+            current = self._checkpoint
+            if current is None or current.generation != self._generation:
+                path = self._checkpoints / f"{self._generation}-{uuid.uuid4().hex[:8]}"
+                self._store.backup(str(path))
+                if current is not None:
+                    current.retired = True
+                    self._remove_if_unused(current)
+                current = self._checkpoint = _Checkpoint(path, self._generation)
+            current.users += 1
+            return current
+
+    def _release_checkpoint(self, checkpoint: _Checkpoint) -> None:
+        with self._lock:
+            checkpoint.users -= 1
+            self._remove_if_unused(checkpoint)
+
+    @staticmethod
+    def _remove_if_unused(checkpoint: _Checkpoint) -> None:
+        if checkpoint.retired and checkpoint.users <= 0:
+            shutil.rmtree(checkpoint.path, ignore_errors=True)
+
+
+def _graph_name(graph: str) -> ox.NamedNode | ox.DefaultGraph:
+    return ox.DefaultGraph() if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
