@@ -1,0 +1,93 @@
+"""Properties that must hold for any input: slugs, Accept negotiation, keyword refusal."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from graph_service.identifiers import (
+    entity_iri,
+    iri_for_path,
+    is_slug,
+    path_for_iri,
+    slugify,
+)
+from graph_service.media import GRAPH_TYPES, RESULTS_TYPES, parse_accept, preferred
+from graph_service.sparql_safety import remote_keywords
+
+BASE = "https://w3id.org/smartby/"
+
+
+@given(st.text())
+def test_a_slug_is_always_lowercase_ascii_digits_and_single_hyphens(text: str) -> None:
+    slug = slugify(text)
+    assert slug == "" or is_slug(slug)
+    assert slugify(slug) == slug  # derived once, stable
+
+
+def test_norwegian_letters_follow_the_slug_rule() -> None:
+    assert slugify("Bærekraft på Økern") == "baerekraft-pa-okern"
+    assert slugify("Ståle Undheim") == "stale-undheim"
+    assert slugify("Building Dignity – Bergen inkluderingssenter") == (
+        "building-dignity-bergen-inkluderingssenter"
+    )
+
+
+@given(st.sampled_from(["project", "person", "session"]), st.text(min_size=1))
+def test_an_entity_iri_maps_to_its_path_and_back(kind: str, name: str) -> None:
+    slug = slugify(name) or "x"
+    iri = entity_iri(BASE, kind, slug)
+    path = path_for_iri(BASE, iri)
+    assert path == f"/id/{kind}/{slug}"
+    assert iri_for_path(BASE, path) == iri
+
+
+def test_an_iri_outside_the_namespace_has_no_path() -> None:
+    assert path_for_iri(BASE, "http://www.wikidata.org/entity/Q1") is None
+
+
+media_types = st.sampled_from([*RESULTS_TYPES, *GRAPH_TYPES, "text/html", "*/*", "text/*"])
+
+
+@given(st.lists(st.tuples(media_types, st.floats(0, 1)), max_size=6))
+def test_the_chosen_type_is_offered_and_acceptable(ranges: list[tuple[str, float]]) -> None:
+    header = ", ".join(f"{t};q={q:.3f}" for t, q in ranges)
+    offered = list(RESULTS_TYPES)
+    choice = preferred(header, offered)
+    if not ranges:
+        assert choice == offered[0]  # no preference: the default
+        return
+
+    def q_of(media_type: str) -> float:
+        """The q of the most specific range matching (RFC 9110 §12.5.1), 0 if none."""
+        matching = [r for r in parse_accept(header) if r.matches(media_type)]
+        return max(matching, key=lambda r: r.matches(media_type)).q if matching else 0.0
+
+    if choice is None:
+        assert all(q_of(t) == 0 for t in offered)
+    else:
+        assert choice in offered
+        assert q_of(choice) == max(q_of(t) for t in offered) > 0
+
+
+def test_q_values_and_wildcards_decide() -> None:
+    offered = list(RESULTS_TYPES)
+    assert preferred("text/csv;q=0.5, application/sparql-results+xml", offered) == (
+        "application/sparql-results+xml"
+    )
+    assert preferred("*/*", offered) == "application/sparql-results+json"
+    assert preferred("text/*", offered) == "text/csv"
+    assert preferred("text/turtle", offered) is None
+    assert preferred("", offered) == offered[0]
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters='"\\\n\r'), max_size=40))
+def test_keywords_inside_strings_are_not_refused(text: str) -> None:
+    query = f'SELECT * WHERE {{ ?s ?p "{text} SERVICE LOAD" }}'
+    assert remote_keywords(query) == []
+
+
+def test_real_keywords_are_found() -> None:
+    assert remote_keywords("SELECT * { SERVICE <http://x/> { ?s ?p ?o } }") == ["SERVICE"]
+    assert remote_keywords("load <http://x/> into graph <http://g>") == ["LOAD"]
+    assert remote_keywords("SELECT ?service WHERE { ?s <http://x/load> ?service }") == []
