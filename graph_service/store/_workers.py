@@ -30,98 +30,6 @@ from graph_service.errors import (
 )
 from graph_service.sparql_errors import syntax_error_from
 
-CHUNK_SIZE = 64 * 1024
-
-
-class _PipeWriter:
-    """A binary file-like object that ships what pyoxigraph writes, in chunks."""
-
-    def __init__(self, conn: Connection, form: str, media_type: str) -> None:
-        self._conn, self._form, self._media_type = conn, form, media_type
-        self._buffer = bytearray()
-        self._started = False
-
-    def write(self, data: bytes) -> int:
-        self._buffer += data
-        if len(self._buffer) >= CHUNK_SIZE:
-            self._flush()
-        return len(data)
-
-    def flush(self) -> None:  # pyoxigraph may call it; chunks leave at CHUNK_SIZE anyway
-        pass
-
-    def _flush(self) -> None:
-        if not self._started:
-            self._conn.send(("start", self._form, self._media_type))
-            self._started = True
-        if self._buffer:
-            self._conn.send(("chunk", bytes(self._buffer)))
-            self._buffer.clear()
-
-    def finish(self) -> None:
-        self._flush()
-        self._conn.send(("end",))
-
-
-def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
-    import pyoxigraph as ox
-
-    from graph_service.media import GRAPH_TYPES, RESULTS_TYPES
-
-    kwargs: dict[str, Any] = {}
-    if job["default_graph_uris"]:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in job["default_graph_uris"]]
-    else:
-        kwargs["use_default_graph_as_union"] = True
-    if job["named_graph_uris"]:
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job["named_graph_uris"]]
-    try:
-        result = store.query(job["query"], **kwargs)
-    except SyntaxError as exc:
-        conn.send(("syntax", str(exc)))
-        return
-    if isinstance(result, ox.QueryBoolean):
-        form, media_type = "boolean", job["results_type"]
-    elif isinstance(result, ox.QuerySolutions):
-        form, media_type = "solutions", job["results_type"]
-    else:
-        form, media_type = "graph", job["graph_type"]
-    if media_type is None:
-        conn.send(("not_acceptable", form))
-        return
-    writer = _PipeWriter(conn, form, media_type)
-    if form == "graph":
-        result.serialize(writer, GRAPH_TYPES[media_type])
-    else:
-        result.serialize(writer, RESULTS_TYPES[media_type])
-    writer.finish()
-
-
-def worker_main(conn: Connection) -> None:
-    """Serve jobs until the pipe closes; keep the current checkpoint open between jobs."""
-    import pyoxigraph as ox
-
-    opened: tuple[str, Any] | None = None
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        try:
-            if opened is None or opened[0] != job["checkpoint"]:
-                opened = None  # drop the old checkpoint before opening the new one
-                opened = (job["checkpoint"], ox.Store.read_only(job["checkpoint"]))
-            _evaluate(opened[1], job, conn)
-        except Exception as exc:  # reported to the caller, who decides the status
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
-
-
-def _child_entry() -> None:
-    """Entry point of a worker process: the socket arrives as a file descriptor."""
-    worker_main(Connection(int(sys.argv[1])))
-
 
 class _Worker:
     """A plain subprocess (not multiprocessing's spawn, which re-imports `__main__`)."""
@@ -134,8 +42,8 @@ class _Worker:
         self.process = subprocess.Popen(
             [
                 sys.executable,
-                "-c",
-                "from graph_service.store._workers import _child_entry; _child_entry()",
+                "-m",
+                "graph_service.store._worker_process",
                 str(child.fileno()),
             ],
             pass_fds=[child.fileno()],
@@ -167,9 +75,14 @@ class WorkerPool:
 
         def start() -> None:
             for _ in range(self._size):
-                if self._slots.acquire(blocking=False):
-                    self._idle.put(_Worker())
-                    self._slots.release()
+                if self._closed or self._idle.qsize() >= self._size:
+                    return
+                if not self._slots.acquire(blocking=False):
+                    return
+                self._idle.put(_Worker())
+                self._slots.release()
+                if self._closed:
+                    self.close()
 
         threading.Thread(target=start, daemon=True, name="smartby-warm-workers").start()
 
