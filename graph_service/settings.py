@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     store_username: str = Field("", description="HTTP basic user towards the remote store.")
     store_password: str = Field("", description="HTTP basic password towards the remote store.")
     store_bearer: str = Field("", description="Bearer token towards the remote store.")
+    store_union_default_graph: str = Field(
+        "union-default-graph",
+        description="Query parameter asking the remote store for the union default graph "
+        "(Oxigraph server); empty when the store's default graph already is the union.",
+    )
+    store_atomic_updates: bool = Field(
+        True,
+        description="The remote store applies a multi-operation update in one transaction; "
+        "off: write into staging graphs, then MOVE each with one operation.",
+    )
     token: str = Field(
         "", description="Write token, or comma-separated `name:token` pairs; empty: no writes."
     )
