@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from _oxigraph_server import OxigraphServer  # tests/ is on sys.path (rootdir conftest)
 from fastapi.testclient import TestClient
 
 from graph_service.app import create_app
@@ -39,15 +40,35 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session", params=["embedded"])
+@pytest.fixture(scope="session", params=["embedded", "remote"])
 def backend(request: pytest.FixtureRequest) -> str:
-    """The store backend the integration tests run on."""
+    """The store backend the integration tests run on: embedded, or a real Oxigraph server."""
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def oxigraph_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServers]:
+    """Oxigraph servers by role (reader, client, live), started on first use."""
+    servers = OxigraphServers(tmp_path_factory.mktemp("oxigraph"))
+    yield servers
+    servers.stop_all()
+
+
+def backend_settings(
+    request: pytest.FixtureRequest, backend: str, data_dir: Path, role: str
+) -> Settings:
+    """Settings on the chosen backend; a remote role's server is shared, so it is emptied."""
+    if backend == "remote":
+        server = request.getfixturevalue("oxigraph_servers").get(role)
+        server.clear()
+        return make_settings(data_dir, store=server.url)
+    return make_settings(data_dir)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "var")
+def settings(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Settings:
+    """Fresh settings on an empty store (the app loads the curated graph into it)."""
+    return backend_settings(request, backend, tmp_path / "var", "client")
 
 
 @pytest.fixture
@@ -58,8 +79,10 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="session")
-def reader_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return make_settings(tmp_path_factory.mktemp("reader") / "var")
+def reader_settings(
+    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return backend_settings(request, backend, tmp_path_factory.mktemp("reader") / "var", "reader")
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +90,25 @@ def reader(reader_settings: Settings) -> Iterator[TestClient]:
     """One client shared by read-only tests (never write through it)."""
     with TestClient(create_app(reader_settings)) as test_client:
         yield test_client
+
+
+class OxigraphServers:
+    """One Oxigraph server per role, each over its own directory, stopped at the end."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.running: dict[str, OxigraphServer] = {}
+
+    def get(self, role: str) -> OxigraphServer:
+        if role not in self.running:
+            # Short server-side limit: a runaway query from a timeout test stops by itself.
+            server = OxigraphServer(self.root / role, timeout_s=10)
+            self.running[role] = server.start()
+        return self.running[role]
+
+    def stop_all(self) -> None:
+        for server in self.running.values():
+            server.stop()
 
 
 def free_port() -> int:
@@ -104,9 +146,11 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """A real HTTP server on the curated graph (tests may write to it with the token)."""
-    settings = make_settings(tmp_path_factory.mktemp("live") / "var")
+    settings = backend_settings(request, backend, tmp_path_factory.mktemp("live") / "var", "live")
     with LiveServer(settings) as server:
         yield server
 
