@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from graph_service import __version__
+from graph_service.caching import CachingMiddleware
 from graph_service.errors import install_error_handlers
 from graph_service.limits import BodySizeLimit
 from graph_service.settings import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.store = store
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)
+    app.add_middleware(CachingMiddleware)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in _routers():
         app.include_router(router)

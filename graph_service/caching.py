@@ -1,0 +1,179 @@
+"""Web caching and sharing: ETag/Last-Modified with 304 on reads, and CORS on read routes only.
+
+RFC 9110 §8.8 and §13 (validators, conditional requests); https://fetch.spec.whatwg.org/#http-cors-protocol
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from email.utils import formatdate, parsedate_to_datetime
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+READ_METHODS = {"GET", "HEAD"}
+# Request headers that select a representation: they are part of the ETag.
+_SELECTING = (b"accept", b"accept-language", b"authorization")
+_EXPOSED = "ETag, Last-Modified, Link, Content-Location, Vary"
+_PREFLIGHT_HEADERS = (
+    "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since"
+)
+
+
+def is_write(method: str, path: str) -> bool:
+    """Requests that change the store (or try to): they never get CORS headers."""
+    if method in ("PUT", "DELETE", "PATCH"):
+        return True
+    if path.startswith("/update"):
+        return True
+    return method == "POST" and path.startswith(("/store", "/submissions"))
+
+
+def _lang_cookie(cookie_header: bytes) -> bytes:
+    for part in cookie_header.split(b";"):
+        name, _, value = part.strip().partition(b"=")
+        if name == b"lang":
+            return value
+    return b""
+
+
+def representation_key(scope: Scope) -> str:
+    """What, besides the store's state, decides the bytes of a read's answer."""
+    headers = dict(scope.get("headers") or [])
+    digest = hashlib.sha256()
+    digest.update(scope.get("path", "").encode())
+    digest.update(b"?" + (scope.get("query_string") or b""))
+    for name in _SELECTING:
+        digest.update(b"\n" + headers.get(name, b""))
+    digest.update(b"\n" + _lang_cookie(headers.get(b"cookie", b"")))
+    return digest.hexdigest()[:16]
+
+
+def entity_tag(state: str, scope: Scope) -> str:
+    return f'W/"{hashlib.sha256(state.encode()).hexdigest()[:12]}-{representation_key(scope)}"'
+
+
+class _Clock:
+    """Last-Modified per store state: strictly later (by whole seconds) for every new state."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, float] = {}
+        self._latest = 0.0
+
+    def last_modified(self, state: str) -> float:
+        with self._lock:
+            if state not in self._seen:
+                self._latest = max(float(math.ceil(time.time())), self._latest + 1)
+                self._seen[state] = self._latest
+                if len(self._seen) > 1024:
+                    self._seen.pop(next(iter(self._seen)))
+            return self._seen[state]
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """Weak comparison (RFC 9110 §13.1.2), which GET and HEAD use."""
+    if if_none_match.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+
+
+def _not_modified_since(if_modified_since: str, last_modified: float) -> bool:
+    try:
+        since = parsedate_to_datetime(if_modified_since).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return False
+    return last_modified <= since
+
+
+class CachingMiddleware:
+    """ETag, Last-Modified, 304 and CORS for every read, from the store's state token."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.clock = _Clock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if method == "OPTIONS" and "access-control-request-method" in headers:
+            asked = headers["access-control-request-method"].upper()
+            if not is_write(asked, path):
+                await _preflight(send)
+                return
+        cors = not is_write(method, path)
+        validators: list[tuple[bytes, bytes]] = []
+        state = _state(scope) if method in READ_METHODS and not path.startswith("/static") else None
+        if state is not None:
+            etag = entity_tag(state, scope)
+            modified = self.clock.last_modified(state)
+            validators = [
+                (b"etag", etag.encode()),
+                (b"last-modified", formatdate(modified, usegmt=True).encode()),
+            ]
+            inm, ims = headers.get("if-none-match"), headers.get("if-modified-since")
+            fresh = _matches(inm, etag) if inm is not None else (
+                ims is not None and _not_modified_since(ims, modified)
+            )
+            if fresh:
+                await _not_modified(send, validators, cors)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra: list[tuple[bytes, bytes]] = []
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                unchanged = validators and _state(scope) == state  # not written meanwhile
+                if unchanged and message["status"] == 200 and b"etag" not in present:
+                    extra += validators
+                    if b"cache-control" not in present:
+                        extra.append((b"cache-control", b"no-cache"))
+                if cors:
+                    extra += _cors_headers()
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _state(scope: Scope) -> str | None:
+    app = scope.get("app")
+    store = getattr(getattr(app, "state", None), "store", None)
+    if store is None:
+        return None
+    try:
+        return str(store.state())
+    except Exception:  # an unreachable store: no validators, the route reports the error
+        return None
+
+
+def _cors_headers() -> list[tuple[bytes, bytes]]:
+    return [
+        (b"access-control-allow-origin", b"*"),
+        (b"access-control-expose-headers", _EXPOSED.encode()),
+    ]
+
+
+async def _not_modified(send: Send, validators: list[tuple[bytes, bytes]], cors: bool) -> None:
+    headers = [*validators, (b"cache-control", b"no-cache")]
+    if cors:
+        headers += _cors_headers()
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _preflight(send: Send) -> None:
+    headers = [
+        *_cors_headers(),
+        (b"access-control-allow-methods", b"GET, HEAD, POST"),
+        (b"access-control-allow-headers", _PREFLIGHT_HEADERS.encode()),
+        (b"access-control-max-age", b"600"),
+    ]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})

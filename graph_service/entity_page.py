@@ -1,0 +1,262 @@
+"""The bilingual HTML page of one entity, built from its description graph (one fetch)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import rdflib
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from graph_service.html import choose_language, render_page
+from graph_service.settings import Settings
+
+SCHEMA = "https://schema.org/"
+DCT = rdflib.Namespace("http://purl.org/dc/terms/")
+LABELS = [
+    rdflib.URIRef(SCHEMA + "name"),
+    rdflib.SKOS.prefLabel,
+    rdflib.RDFS.label,
+    DCT.title,
+    rdflib.FOAF.name,
+]
+DESCRIPTIONS = [
+    rdflib.URIRef(SCHEMA + "description"),
+    rdflib.SKOS.definition,
+    rdflib.RDFS.comment,
+]
+HIDDEN = {rdflib.RDF.type, rdflib.RDFS.isDefinedBy, *LABELS, *DESCRIPTIONS}
+
+# kind (the IRI path segment) → (nb singular, en singular, nb plural, en plural)
+KINDS: dict[str, tuple[str, str, str, str]] = {
+    "series": ("Samtaleserie", "Conversation series", "Samtaleserier", "Conversation series"),
+    "session": ("Samtale", "Session", "Samtaler", "Sessions"),
+    "principle": ("Prinsipp", "Principle", "Prinsipper", "Principles"),
+    "project": ("Prosjekt", "Project", "Prosjekter", "Projects"),
+    "person": ("Person", "Person", "Personer", "People"),
+    "organisation": ("Organisasjon", "Organisation", "Organisasjoner", "Organisations"),
+    "municipality": ("Kommune", "Municipality", "Kommuner", "Municipalities"),
+    "county": ("Fylke", "County", "Fylker", "Counties"),
+    "participation": ("Deltakelse", "Participation", "Deltakelser", "Participations"),
+    "membership": ("Medlemskap", "Membership", "Medlemskap", "Memberships"),
+    "role": ("Rolle", "Role", "Roller", "Roles"),
+    "status": ("Status", "Status", "Statuser", "Statuses"),
+    "reference": ("Referanse", "Reference", "Referanser", "References"),
+    "document": ("Dokument", "Document", "Dokumenter", "Documents"),
+    "scheme": ("Begrepssystem", "Concept scheme", "Begrepssystemer", "Concept schemes"),
+    "recording": ("Opptak", "Recording", "Opptak", "Recordings"),
+}
+# Names for common standard properties when the graph gives none: (nb, en).
+PROPERTY_NAMES: dict[str, tuple[str, str]] = {
+    SCHEMA + "member": ("Personer", "People"),
+    SCHEMA + "location": ("Kommune", "Municipality"),
+    SCHEMA + "subjectOf": ("Samtale", "Session"),
+    SCHEMA + "parentOrganization": ("Organisasjon", "Organisation"),
+    SCHEMA + "performer": ("Deltakere", "Participants"),
+    SCHEMA + "subEvent": ("Samtaler", "Sessions"),
+    SCHEMA + "superEvent": ("Del av", "Part of"),
+    SCHEMA + "organizer": ("Arrangører", "Organisers"),
+    SCHEMA + "startDate": ("Start", "Start"),
+    SCHEMA + "endDate": ("Slutt", "End"),
+    SCHEMA + "roleName": ("Rolle", "Role"),
+    SCHEMA + "namedPosition": ("Stilling", "Position"),
+    SCHEMA + "recordedIn": ("Opptak", "Recording"),
+    SCHEMA + "about": ("Handler om", "About"),
+    SCHEMA + "inLanguage": ("Språk", "Language"),
+    SCHEMA + "sameAs": ("Samme som", "Same as"),
+    str(DCT.subject): ("Prinsipp", "Principle"),
+    str(DCT.source): ("Kilde", "Source"),
+    str(DCT.spatial): ("Sted", "Place"),
+    str(DCT.references): ("Referanser", "References"),
+    str(rdflib.OWL.sameAs): ("Samme som", "Same as"),
+    str(rdflib.SKOS.inScheme): ("I begrepssystem", "In scheme"),
+    str(rdflib.SKOS.notation): ("Nummer", "Number"),
+    str(rdflib.SKOS.editorialNote): ("Redaksjonell merknad", "Editorial note"),
+    "http://www.w3.org/ns/org#headOf": ("Leder for", "Head of"),
+}
+FORMS = [
+    (".ttl", "text/turtle", "Turtle"),
+    (".jsonld", "application/ld+json", "JSON-LD"),
+    (".nt", "application/n-triples", "N-Triples"),
+    (".rdf", "application/rdf+xml", "RDF/XML"),
+]
+
+
+def local_name(iri: str) -> str:
+    return iri.rstrip("/#").rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def pick_literal(values: list[rdflib.Literal], lang: str) -> rdflib.Literal | None:
+    """The value in the page language, else untagged, else Norwegian, else any."""
+    for wanted in (lang, None, "nb", "en"):
+        for value in values:
+            if value.language == wanted:
+                return value
+    return values[0] if values else None
+
+
+def label(graph: rdflib.Graph, node: rdflib.term.Node, lang: str) -> str | None:
+    for predicate in LABELS:
+        values = [o for o in graph.objects(node, predicate) if isinstance(o, rdflib.Literal)]
+        chosen = pick_literal(values, lang)
+        if chosen is not None:
+            return str(chosen)
+    return None
+
+
+def kind_of(iri: str, settings: Settings) -> str | None:
+    if not iri.startswith(settings.id_base):
+        return None
+    return iri[len(settings.id_base):].split("/", 1)[0]
+
+
+def kind_name(kind: str | None, lang: str, plural: bool = False) -> str:
+    names = KINDS.get(kind or "")
+    if names is None:
+        return kind or ("Annet" if lang == "nb" else "Other")
+    return names[(2 if plural else 0) + (1 if lang == "en" else 0)]
+
+
+def href(iri: str, settings: Settings) -> str:
+    """Entity IRIs link to their service path; other IRIs stay as they are."""
+    if iri.startswith(settings.base_iri):
+        return "/" + iri[len(settings.base_iri):]
+    return iri
+
+
+def link(graph: rdflib.Graph, iri: rdflib.term.Node, settings: Settings, lang: str) -> dict:
+    text = label(graph, iri, lang) or local_name(str(iri))
+    return {"href": href(str(iri), settings), "label": text,
+            "kind": kind_of(str(iri), settings), "iri": str(iri)}
+
+
+def property_name(graph: rdflib.Graph, predicate: rdflib.term.Node, lang: str) -> str:
+    found = label(graph, predicate, lang)
+    if found:
+        return found
+    names = PROPERTY_NAMES.get(str(predicate))
+    if names:
+        return names[1 if lang == "en" else 0]
+    return local_name(str(predicate))
+
+
+def facts(graph: rdflib.Graph, node: rdflib.term.Node, settings: Settings, lang: str) -> list:
+    """(property name, values) for the entity's own statements, links as links."""
+    by_predicate: dict[rdflib.term.Node, list] = defaultdict(list)
+    for predicate, value in graph.predicate_objects(node):
+        if predicate not in HIDDEN:
+            by_predicate[predicate].append(value)
+    rows = []
+    for predicate, values in by_predicate.items():
+        literals = [v for v in values if isinstance(v, rdflib.Literal)]
+        shown: list[dict] = []
+        tagged = [v for v in literals if v.language]
+        if tagged:
+            chosen = pick_literal(tagged, lang)
+            literals = [v for v in literals if not v.language] + ([chosen] if chosen else [])
+        shown += [{"text": str(v)} for v in literals]
+        for value in values:
+            if isinstance(value, rdflib.URIRef):
+                shown.append(link(graph, value, settings, lang))
+            elif isinstance(value, rdflib.BNode):
+                inner = facts(graph, value, settings, lang)
+                text = "; ".join(
+                    f"{name}: {', '.join(v.get('label') or v.get('text', '') for v in vals)}"
+                    for name, vals in inner
+                )
+                shown.append({"text": text})
+        shown.sort(key=lambda v: v.get("label") or v.get("text") or "")
+        rows.append((property_name(graph, predicate, lang), shown))
+    rows.sort(key=lambda row: row[0].lower())
+    return rows
+
+
+def incoming(graph: rdflib.Graph, node: rdflib.term.Node, settings: Settings, lang: str) -> list:
+    """Things that link here, grouped by their kind (a principle lists sessions, projects)."""
+    groups: dict[str, list] = defaultdict(list)
+    for subject, predicate in graph.subject_predicates(node):
+        if subject == node or not isinstance(subject, rdflib.URIRef):
+            continue
+        item = link(graph, subject, settings, lang)
+        item["via"] = property_name(graph, predicate, lang)
+        groups[item["kind"] or ""].append(item)
+    order = list(KINDS)
+    return [
+        (kind_name(kind or None, lang, plural=True), sorted(items, key=lambda i: i["label"]))
+        for kind, items in sorted(
+            groups.items(), key=lambda g: order.index(g[0]) if g[0] in order else 99
+        )
+    ]
+
+
+def sources(graph: rdflib.Graph, node: rdflib.term.Node, settings: Settings, lang: str) -> list:
+    """The named graphs the statements come from, each with its title and dct:source."""
+    found = []
+    for named in sorted(graph.objects(node, rdflib.RDFS.isDefinedBy)):
+        titles = [o for o in graph.objects(named, DCT.title) if isinstance(o, rdflib.Literal)]
+        title = pick_literal(titles, lang)
+        found.append({
+            "graph": str(named),
+            "title": str(title) if title else local_name(str(named)),
+            "sources": [link(graph, s, settings, lang) for s in graph.objects(named, DCT.source)],
+        })
+    return found
+
+
+def schema_org(graph: rdflib.Graph, node: rdflib.URIRef, lang: str) -> Markup:
+    """schema.org JSON-LD for search engines, safe inside a <script> element."""
+    data: dict[str, Any] = {"@context": "https://schema.org", "@id": str(node)}
+    types = [local_name(str(t)) for t in graph.objects(node, rdflib.RDF.type)
+             if str(t).startswith(SCHEMA)]
+    if types:
+        data["@type"] = types if len(types) > 1 else types[0]
+    name = label(graph, node, lang)
+    if name:
+        data["name"] = name
+    for predicate, value in graph.predicate_objects(node):
+        key = str(predicate)
+        if not key.startswith(SCHEMA) or key == SCHEMA + "name":
+            continue
+        if isinstance(value, rdflib.Literal):
+            if value.language and value.language != lang:
+                continue
+            item: Any = str(value)
+        elif isinstance(value, rdflib.URIRef):
+            item = {"@id": str(value)}
+            value_name = label(graph, value, lang)
+            if value_name:
+                item["name"] = value_name
+        else:
+            continue
+        data.setdefault(local_name(key), []).append(item)
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    return Markup(text.replace("</", "<\\/"))
+
+
+def render_entity(
+    request: Request, settings: Settings, graph: rdflib.Graph, iri: str, base_path: str
+) -> HTMLResponse:
+    lang = choose_language(request)
+    node = rdflib.URIRef(iri)
+    kind = kind_of(iri, settings)
+    descriptions = [o for p in DESCRIPTIONS for o in graph.objects(node, p)
+                    if isinstance(o, rdflib.Literal)]
+    description = pick_literal(descriptions, lang)
+    types = [link(graph, t, settings, lang) for t in graph.objects(node, rdflib.RDF.type)]
+    context = {
+        "iri": iri,
+        "name": label(graph, node, lang) or local_name(iri),
+        "kind": kind_name(kind, lang),
+        "kind_slug": kind,
+        "types": sorted(types, key=lambda t: t["label"]),
+        "description": str(description) if description else None,
+        "facts": facts(graph, node, settings, lang),
+        "incoming": incoming(graph, node, settings, lang),
+        "sources": sources(graph, node, settings, lang),
+        "forms": [(base_path + s, t, n) for s, t, n in FORMS],
+        "schema_org": schema_org(graph, node, lang),
+    }
+    return render_page(request, "entity.html", context)
