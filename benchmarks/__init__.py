@@ -1,0 +1,1 @@
+"""Reproducible performance runs of smartby against a real Oxigraph server."""
