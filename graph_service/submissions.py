@@ -1,7 +1,366 @@
-"""Placeholder: filled in by its issue."""
+"""`/submissions`: validate, store in its own named graph with PROV-O provenance, list, withdraw.
+
+https://www.w3.org/TR/prov-o/
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
 
-router = APIRouter()
+import pyoxigraph as ox
+import rdflib
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SH, VOID, XSD
+from starlette.concurrency import run_in_threadpool
+
+from graph_service.deps import SettingsDep, StoreDep, Writer
+from graph_service.errors import BadRequest, Conflict, NotFound, ServiceError, Unprocessable
+from graph_service.html import choose_language, render_page
+from graph_service.identifiers import slugify
+from graph_service.media import DATASET_TYPES, GRAPH_TYPES, negotiate
+from graph_service.rdf_input import ntriples
+from graph_service.settings import Settings
+from graph_service.store import QueryRequest, Store
+from graph_service.validation import (
+    ValidationOutcome,
+    content_hash,
+    parse_submission,
+    shapes_version,
+    validate_submission,
+    write_lock,
+)
+from graph_service.validation_routes import REPORT_TYPES, read_submission, report_response
+
+SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
+RECORD_TYPES = ["application/json", "text/html", *GRAPH_TYPES, "application/trig",
+                "application/n-quads"]
+PER_PAGE, MAX_PER_PAGE = 20, 100
+
+
+class Forbidden(ServiceError):
+    status, error = 403, "forbidden"
+
+
+class NotConforming(Unprocessable):
+    """422 carrying the report, so the route can answer in the negotiated form."""
+
+    def __init__(self, outcome: ValidationOutcome) -> None:
+        super().__init__("The submission does not conform to the shapes; nothing was stored. / "
+                         "Innsendingen er ikke gyldig etter formene; ingenting er lagret.")
+        self.outcome = outcome
+
+
+def metadata_graph(settings: Settings) -> str:
+    """The one graph that holds every submission's provenance (kept after a withdrawal)."""
+    return settings.graph_base + "submissions"
+
+
+def submission_graph(settings: Settings, submission_id: str) -> str:
+    return f"{settings.graph_base}submission/{submission_id}"
+
+
+def agent_iri(settings: Settings, name: str) -> str:
+    return f"{settings.base_iri}id/submitter/{slugify(name) or 'default'}"
+
+
+def new_submission_id() -> str:
+    """Sortable by time, unguessable enough to never collide: `20260127T101500Z-9f3a1c2b`."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(4)
+
+
+def _now() -> rdflib.Literal:
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rdflib.Literal(stamp, datatype=XSD.dateTime)
+
+
+def provenance(
+    settings: Settings, submission_id: str, submitter: str, digest: str, triples: int,
+    outcome: ValidationOutcome,
+) -> rdflib.Graph:
+    """PROV-O + DCTERMS for one stored submission; the report is kept, blank nodes named."""
+    g = rdflib.URIRef(submission_graph(settings, submission_id))
+    agent = rdflib.URIRef(agent_iri(settings, submitter))
+    activity, report, checksum = (rdflib.URIRef(f"{g}#{n}")
+                                  for n in ("submission", "report", "checksum"))
+    shapes = rdflib.URIRef(shapes_version(settings).iri)
+    now = _now()
+    out = rdflib.Graph()
+    out += [
+        (g, RDF.type, PROV.Entity),
+        (g, DCTERMS.identifier, rdflib.Literal(submission_id)),
+        (g, PROV.wasAttributedTo, agent),
+        (g, PROV.generatedAtTime, now),
+        (g, PROV.wasGeneratedBy, activity),
+        (g, DCTERMS.conformsTo, shapes),
+        (g, SPDX.checksum, checksum),
+        (g, VOID.triples, rdflib.Literal(triples)),
+        (checksum, RDF.type, SPDX.Checksum),
+        (checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256),
+        (checksum, SPDX.checksumValue, rdflib.Literal(digest, datatype=XSD.hexBinary)),
+        (activity, RDF.type, PROV.Activity),
+        (activity, PROV.wasAssociatedWith, agent),
+        (activity, PROV.used, shapes),
+        (activity, PROV.endedAtTime, now),
+        (activity, PROV.generated, report),
+        (agent, RDF.type, PROV.Agent),
+        (agent, FOAF.name, rdflib.Literal(submitter)),
+    ]
+    names: dict[rdflib.BNode, rdflib.URIRef] = {}
+
+    def named(term: Any) -> Any:
+        if not isinstance(term, rdflib.BNode):
+            return term
+        if term not in names:
+            is_root = (term, RDF.type, SH.ValidationReport) in outcome.report
+            names[term] = report if is_root else rdflib.URIRef(f"{g}#report-{len(names)}")
+        return names[term]
+
+    for s, p, o in outcome.report:
+        out.add((named(s), p, named(o)))
+    return out
+
+
+def _ntriples(graph: rdflib.Graph) -> str:
+    return graph.serialize(format="nt")
+
+
+def _select(store: Store, settings: Settings, sparql: str) -> list[dict[str, str]]:
+    result = store.query(QueryRequest(sparql, timeout=settings.query_timeout))
+    rows = json.loads(result.read())["results"]["bindings"]
+    return [{k: v["value"] for k, v in row.items()} for row in rows]
+
+
+def find_by_hash(store: Store, settings: Settings, digest: str) -> str | None:
+    """The live (not withdrawn) submission with the same content, if any."""
+    rows = _select(store, settings, f"""
+        PREFIX prov: <{PROV}> PREFIX spdx: <{SPDX}>
+        SELECT ?g WHERE {{ GRAPH <{metadata_graph(settings)}> {{
+          ?g spdx:checksum/spdx:checksumValue ?v .
+          FILTER(STR(?v) = "{digest}")
+          FILTER NOT EXISTS {{ ?g prov:invalidatedAtTime ?t }} }} }} LIMIT 1""")
+    return rows[0]["g"] if rows else None
+
+
+def _id_of(settings: Settings, graph: str) -> str:
+    return graph.rsplit("/", 1)[-1]
+
+
+def submit(
+    settings: Settings, store: Store, body: bytes, media_type: str, submitter: str
+) -> tuple[str, ValidationOutcome]:
+    """Validate and, if it conforms, store data and provenance in ONE update (atomic)."""
+    quads = parse_submission(body, media_type)
+    if not quads:
+        raise BadRequest("The submission holds no triples. / Innsendingen har ingen tripler.")
+    digest = content_hash(quads)
+    with write_lock:
+        existing = find_by_hash(store, settings, digest)
+        if existing:
+            location = f"/submissions/{_id_of(settings, existing)}"
+            raise Conflict(
+                "The same content has already been submitted. / Det samme innholdet er "
+                f"allerede sendt inn: {location}",
+                headers={"Location": location}, body={"location": location},
+            )
+        outcome = validate_submission(settings, store, quads)
+        if not outcome.conforms:
+            raise NotConforming(outcome)
+        submission_id = new_submission_id()
+        graph = submission_graph(settings, submission_id)
+        triples = {(q.subject, q.predicate, q.object) for q in quads}
+        record = provenance(settings, submission_id, submitter, digest, len(triples), outcome)
+        data = ntriples(quads).decode("utf-8")
+        store.update(
+            f"INSERT DATA {{\nGRAPH <{graph}> {{\n{data}\n}}\n"
+            f"GRAPH <{metadata_graph(settings)}> {{\n{_ntriples(record)}\n}}\n}}"
+        )
+    return submission_id, outcome
+
+
+def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> None:
+    """Drop the data graph and record who withdrew it and when, in one update."""
+    with write_lock:
+        record = read_record(store, settings, submission_id)
+        if record["withdrawn"]:
+            raise Conflict("The submission is already withdrawn. / Innsendingen er allerede "
+                           "trukket tilbake.")
+        if who not in ("admin", record["submitter"]):
+            raise Forbidden("Only the submitter or an administrator may withdraw it. / Bare "
+                            "innsenderen eller en administrator kan trekke den tilbake.")
+        g = submission_graph(settings, submission_id)
+        agent, now = agent_iri(settings, who), _now()
+        store.update(f"""
+            DROP SILENT GRAPH <{g}> ;
+            INSERT DATA {{ GRAPH <{metadata_graph(settings)}> {{
+              <{g}> <{PROV.invalidatedAtTime}> {now.n3()} ;
+                    <{PROV.wasInvalidatedBy}> <{g}#withdrawal> .
+              <{g}#withdrawal> a <{PROV.Activity}> ; <{PROV.wasAssociatedWith}> <{agent}> ;
+                    <{PROV.endedAtTime}> {now.n3()} .
+              <{agent}> a <{PROV.Agent}> ; <{FOAF.name}> {rdflib.Literal(who).n3()} .
+            }} }}""")
+
+
+_RECORD_SELECT = f"""
+    PREFIX prov: <{PROV}> PREFIX dct: <{DCTERMS}> PREFIX spdx: <{SPDX}>
+    PREFIX foaf: <{FOAF}> PREFIX void: <{VOID}>
+    SELECT ?g ?id ?submitter ?generated ?sha256 ?conformsTo ?triples ?withdrawn ?withdrawnBy
+    WHERE {{ GRAPH <META> {{
+      ?g a prov:Entity ; dct:identifier ?id ; prov:generatedAtTime ?generated ;
+         prov:wasAttributedTo/foaf:name ?submitter ; dct:conformsTo ?conformsTo ;
+         spdx:checksum/spdx:checksumValue ?sha256 ; void:triples ?triples .
+      FILTER_HERE
+      OPTIONAL {{ ?g prov:invalidatedAtTime ?withdrawn ;
+                     prov:wasInvalidatedBy/prov:wasAssociatedWith/foaf:name ?withdrawnBy }}
+    }} }}"""
+
+
+def _record(settings: Settings, row: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "graph": row["g"],
+        "url": f"/submissions/{row['id']}",
+        "submitter": row["submitter"],
+        "generated": row["generated"],
+        "sha256": row["sha256"],
+        "conforms_to": row["conformsTo"],
+        "triples": int(row["triples"]),
+        "withdrawn": row.get("withdrawn"),
+        "withdrawn_by": row.get("withdrawnBy"),
+    }
+
+
+def list_submissions(
+    store: Store, settings: Settings, page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of records, newest first, and the total number."""
+    query = _RECORD_SELECT.replace("META", metadata_graph(settings)).replace("FILTER_HERE", "")
+    rows = _select(store, settings, query + f" ORDER BY DESC(?generated) DESC(?id) "
+                   f"LIMIT {per_page} OFFSET {(page - 1) * per_page}")
+    total = _select(store, settings, f"""SELECT (COUNT(?g) AS ?n) WHERE {{
+        GRAPH <{metadata_graph(settings)}> {{ ?g a <{PROV.Entity}> }} }}""")
+    return [_record(settings, r) for r in rows], int(total[0]["n"]) if total else 0
+
+
+def read_record(store: Store, settings: Settings, submission_id: str) -> dict[str, Any]:
+    if not submission_id.replace("-", "").isalnum():
+        raise NotFound(f"No submission {submission_id!r}. / Ingen innsending {submission_id!r}.")
+    graph = submission_graph(settings, submission_id)
+    query = _RECORD_SELECT.replace("META", metadata_graph(settings)).replace(
+        "FILTER_HERE", f"FILTER(?g = <{graph}>)")
+    rows = _select(store, settings, query)
+    if not rows:
+        raise NotFound(f"No submission {submission_id!r}. / Ingen innsending {submission_id!r}.")
+    return _record(settings, rows[0])
+
+
+def record_quads(store: Store, settings: Settings, submission_id: str) -> list[ox.Quad]:
+    """The submission's triples (in its graph) and its provenance (in the metadata graph)."""
+    g, meta = submission_graph(settings, submission_id), metadata_graph(settings)
+    result = store.query(QueryRequest(f"""
+        CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{meta}> {{
+          {{ ?s ?p ?o FILTER(?s = <{g}> || STRSTARTS(STR(?s), "{g}#")) }} UNION
+          {{ ?x ?link ?s . ?s a <{PROV.Agent}> ; ?p ?o
+             FILTER(?x = <{g}> || STRSTARTS(STR(?x), "{g}#")) }} }} }}""",
+        graph_type="application/n-triples", timeout=settings.query_timeout))
+    metadata = ox.NamedNode(meta)
+    quads = [ox.Quad(t.subject, t.predicate, t.object, metadata)
+             for t in ox.parse(result.read(), format=ox.RdfFormat.N_TRIPLES)]
+    if store.has_graph(g):
+        data = store.export("application/n-triples", graph=g)
+        quads += [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(g))
+                  for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+    return quads
+
+
+def _serialise(quads: list[ox.Quad], media_type: str) -> bytes:
+    if media_type in DATASET_TYPES and media_type != "text/turtle":
+        return ox.serialize(quads, format=DATASET_TYPES[media_type]) or b""
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    return ox.serialize(triples, format=GRAPH_TYPES[media_type]) or b""
+
+
+def _page_number(request: Request, name: str, default: int, upper: int) -> int:
+    raw = request.query_params.get(name, str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= upper:
+        raise BadRequest(f"'{name}' must be a whole number from 1 to {upper}.")
+    return int(raw)
+
+
+router = APIRouter(tags=["submissions"])
+
+
+@router.post("/submissions", status_code=201)
+async def create_submission(
+    request: Request, settings: SettingsDep, store: StoreDep, submitter: Writer
+) -> Response:
+    """Submit RDF (token): 201 with Location if it conforms, 422 with the report if not."""
+    submission = await read_submission(request)
+    try:
+        submission_id, outcome = await run_in_threadpool(
+            submit, settings, store, submission.body, submission.media_type, submitter)
+    except NotConforming as exc:
+        if negotiate(request.headers.get("accept"), REPORT_TYPES) != "application/json":
+            return report_response(request, settings, exc.outcome, status_code=422)
+        report = exc.outcome.as_json(choose_language(request))
+        return JSONResponse({"error": exc.error, "detail": exc.detail, "report": report},
+                            status_code=422)
+    location = f"/submissions/{submission_id}"
+    return JSONResponse(
+        {"id": submission_id, "location": location,
+         "graph": submission_graph(settings, submission_id),
+         "report": outcome.as_json(choose_language(request))},
+        status_code=201, headers={"Location": location},
+    )
+
+
+@router.get("/submissions")
+def list_all(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
+    """The submissions, newest first, paged (`page`, `per_page`); JSON or HTML."""
+    page = _page_number(request, "page", 1, 1_000_000)
+    per_page = _page_number(request, "per_page", PER_PAGE, MAX_PER_PAGE)
+    items, total = list_submissions(store, settings, page, per_page)
+    pages = max(1, -(-total // per_page))
+    links = {"self": f"/submissions?page={page}&per_page={per_page}"}
+    if page < pages:
+        links["next"] = f"/submissions?page={page + 1}&per_page={per_page}"
+    if page > 1:
+        links["prev"] = f"/submissions?page={page - 1}&per_page={per_page}"
+    body = {"items": items, "page": page, "per_page": per_page, "total": total,
+            "pages": pages, "links": links}
+    link_header = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
+    if negotiate(request.headers.get("accept"), ["application/json", "text/html"]) == "text/html":
+        return render_page(request, "submissions.html", body, headers={"Link": link_header})
+    return JSONResponse(body, headers={"Link": link_header})
+
+
+@router.get("/submissions/{submission_id}")
+def read_one(submission_id: str, request: Request, settings: SettingsDep,
+             store: StoreDep) -> Response:
+    """One submission with its provenance: JSON, HTML, or RDF (TriG keeps the two graphs)."""
+    media_type = negotiate(request.headers.get("accept"), RECORD_TYPES)
+    record = read_record(store, settings, submission_id)
+    quads = record_quads(store, settings, submission_id)
+    g = submission_graph(settings, submission_id)
+    data = [q for q in quads if q.graph_name == ox.NamedNode(g)]
+    if media_type in ("application/json", "text/html"):
+        turtle = _serialise(data, "text/turtle").decode("utf-8")
+        prov = [q for q in quads if q.graph_name != ox.NamedNode(g)]
+        body = record | {"content": turtle,
+                         "provenance": _serialise(prov, "text/turtle").decode("utf-8")}
+        if media_type == "text/html":
+            return render_page(request, "submission.html", {"record": body})
+        return JSONResponse(body)
+    return Response(_serialise(quads, media_type), media_type=media_type)
+
+
+@router.delete("/submissions/{submission_id}", status_code=204)
+def withdraw_one(submission_id: str, settings: SettingsDep, store: StoreDep,
+                 who: Writer) -> Response:
+    """Withdraw a submission (token): its data leaves the graph, the record stays."""
+    withdraw(settings, store, submission_id, who)
+    return Response(status_code=204)

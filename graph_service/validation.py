@@ -5,19 +5,29 @@ https://www.w3.org/TR/shacl/#validation-report
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+import threading
+import weakref
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import pyoxigraph as ox
 import pyshacl
 import rdflib
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import OWL, RDF, SH
+from rdflib.term import Node
 
 from graph_service.settings import Settings
+from graph_service.store import Store
 
 SHAPES_FILE = "shapes.ttl"
 SEVERITY_RANK = {str(SH.Violation): 0, str(SH.Warning): 1, str(SH.Info): 2}
+# Graphs that are not part of "what the graph holds" for validation: the shapes themselves
+# and the submissions' provenance (the service's own bookkeeping).
+EXCLUDED_GRAPH_NAMES = ("shapes", "submissions")
+ResultKey = tuple[str, "str | None", "str | None", str, str]
 
 
 @dataclass
@@ -29,6 +39,24 @@ class ValidationResult:
     source_shape: str
     constraint: str
     messages: dict[str, str] = field(default_factory=dict)
+    node: Node | None = field(default=None, repr=False, compare=False)  # in the report graph
+
+    @property
+    def key(self) -> ResultKey:
+        """What makes two results the same problem (used to tell new ones from old ones)."""
+        return (self.focus_node, self.path, self.value, self.source_shape, self.constraint)
+
+    def as_json(self, lang: str) -> dict[str, object]:
+        return {
+            "severity": self.severity.rsplit("#", 1)[-1],
+            "focus_node": self.focus_node,
+            "path": self.path,
+            "value": self.value,
+            "source_shape": self.source_shape,
+            "constraint": self.constraint,
+            "message": self.message(lang),
+            "messages": self.messages,
+        }
 
     def message(self, lang: str) -> str:
         return self.messages.get(lang) or self.messages.get("") or next(
@@ -48,14 +76,28 @@ class ValidationOutcome:
     def violations(self) -> list[ValidationResult]:
         return [r for r in self.results if r.severity == str(SH.Violation)]
 
+    def restricted(self, results: list[ValidationResult]) -> ValidationOutcome:
+        """The same validation reduced to some of its results, with a report to match."""
+        conforms = not any(r.severity == str(SH.Violation) for r in results)
+        report = rdflib.Graph()
+        report.namespace_manager.bind("sh", SH)
+        root = rdflib.BNode()
+        report.add((root, RDF.type, SH.ValidationReport))
+        report.add((root, SH.conforms, rdflib.Literal(conforms)))
+        for result in results:
+            if result.node is not None:
+                report.add((root, SH.result, result.node))
+                _copy_closure(self.report, report, result.node)
+        return ValidationOutcome(conforms=conforms, results=results, report=report)
+
     def as_json(self, lang: str = "en") -> dict[str, object]:
         return {
             "conforms": self.conforms,
             "violations": len(self.violations),
-            "results": [
-                {**asdict(r), "severity": r.severity.rsplit("#", 1)[-1], "message": r.message(lang)}
-                for r in self.results
-            ],
+            "warnings": sum(r.severity == str(SH.Warning) for r in self.results),
+            "infos": sum(r.severity == str(SH.Info) for r in self.results),
+            "lang": lang,
+            "results": [r.as_json(lang) for r in self.results],
         }
 
     def as_text(self, lang: str = "en") -> str:
@@ -70,6 +112,20 @@ class ValidationOutcome:
             lines.append(f"- [{severity}] {r.focus_node}{where}{value}: {r.message(lang)}")
             lines.append(f"    shape: {r.source_shape} ({r.constraint.rsplit('#', 1)[-1]})")
         return "\n".join(lines)
+
+
+def _copy_closure(source: rdflib.Graph, target: rdflib.Graph, node: Node) -> None:
+    """Copy a node's triples and, recursively, those of the blank nodes it points to."""
+    pending, seen = [node], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for _, p, o in source.triples((current, None, None)):
+            target.add((current, p, o))
+            if isinstance(o, rdflib.BNode):
+                pending.append(o)
 
 
 def shapes_path(settings: Settings) -> Path:
@@ -89,16 +145,16 @@ def load_shapes(settings: Settings) -> rdflib.Graph:
     return _load_shapes(path, path.stat().st_mtime)
 
 
-def context_graph(settings: Settings) -> rdflib.Graph:
-    """The curated vocabulary and data (ontology/ and data/, without the shapes)."""
-    from graph_service.loader import content_files, read_content_file
-    from graph_service.rdf_input import quads_to_graph
+def content_snapshot(settings: Settings) -> StoreSnapshot:
+    """The curated content files as a snapshot, for validating without a store (the CLI)."""
+    from graph_service.loader import content_files, graph_for_file, read_content_file
 
-    graph = rdflib.Graph()
+    quads = []
     for path in content_files(settings.content_dir):
-        if path.name != SHAPES_FILE:
-            quads_to_graph(read_content_file(settings, path), graph)
-    return graph
+        graph = ox.NamedNode(graph_for_file(settings, path))
+        quads += [ox.Quad(q.subject, q.predicate, q.object, graph)
+                  for q in read_content_file(settings, path)]
+    return StoreSnapshot("files", quads)
 
 
 def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationOutcome:
@@ -127,12 +183,13 @@ def _read_result(report: rdflib.Graph, node: rdflib.term.Node) -> ValidationResu
         value = report.value(node, predicate)
         return None if value is None else str(value)
 
-    messages = {}
+    messages: dict[str, str] = {}
     for message in report.objects(node, SH.resultMessage):
         lang = getattr(message, "language", None) or ""
         messages[lang] = str(message)
     path = report.value(node, SH.resultPath)
     return ValidationResult(
+        node=node,
         severity=one(SH.resultSeverity) or str(SH.Violation),
         focus_node=one(SH.focusNode) or "",
         path=None if path is None else str(path) if isinstance(path, rdflib.URIRef) else path.n3(),
@@ -150,14 +207,155 @@ def report_json(outcome: ValidationOutcome, lang: str) -> str:
 def validate_files(
     settings: Settings, files: list[Path], *, with_context: bool = True
 ) -> ValidationOutcome:
-    """Validate files (syntax by suffix) together with the curated graph, as the service does."""
+    """Validate files (syntax by suffix) together with the curated graph, as the service does
+    with the store's content: only the problems the files add are reported."""
     from graph_service.media import SUFFIX_TYPES
     from graph_service.rdf_input import parse_quads, quads_to_graph, rdf_format_for
 
-    data = context_graph(settings) if with_context else rdflib.Graph()
+    snapshot = content_snapshot(settings) if with_context else StoreSnapshot("empty", [])
+    data = rdflib.Graph()
+    for triple in snapshot.live_graph(settings):
+        data.add(triple)
     for path in files:
         suffix = ".jsonld" if path.suffix == ".json" else path.suffix
         media_type = SUFFIX_TYPES.get(suffix) or {".nq": "application/n-quads"}.get(suffix)
         fmt = rdf_format_for(media_type or "text/turtle")
         quads_to_graph(parse_quads(path.read_bytes(), fmt, source=str(path)), data)
-    return validate_graph(data, load_shapes(settings))
+    return validate_against(settings, snapshot, data)
+
+
+# -- validation together with what the store holds ------------------------------------------
+
+
+@dataclass
+class StoreSnapshot:
+    """The store's whole content at one `state()`, with its own validation results cached."""
+
+    state: str
+    quads: list[ox.Quad] = field(repr=False)
+    _graph: rdflib.Graph | None = field(default=None, repr=False)
+    _baseline: frozenset[ResultKey] | None = None
+
+    def live_graph(self, settings: Settings) -> rdflib.Graph:
+        """The union of the graphs a submission is validated with (no shapes, no provenance)."""
+        if self._graph is None:
+            self._graph = quads_to_live_graph(settings, self.quads)
+        return self._graph
+
+    def baseline(self, settings: Settings) -> frozenset[ResultKey]:
+        """The problems the store already has: a change is judged only by the ones it adds."""
+        if self._baseline is None:
+            outcome = validate_graph(self.live_graph(settings), load_shapes(settings))
+            self._baseline = frozenset(r.key for r in outcome.results)
+        return self._baseline
+
+
+_snapshots: weakref.WeakKeyDictionary[object, StoreSnapshot] = weakref.WeakKeyDictionary()
+_snapshot_lock = threading.Lock()
+# Writes that are validated against the current content are serialised, so that what was
+# validated is what gets written (submissions, /update, /store share it).
+write_lock = threading.RLock()
+
+
+def store_snapshot(store: Store) -> StoreSnapshot:
+    """The store's content, fetched once per `state()` through the store interface."""
+    state = store.state()
+    with _snapshot_lock:
+        cached = _snapshots.get(store)
+        if cached is not None and cached.state == state:
+            return cached
+        quads = list(ox.parse(store.export("application/n-quads"), format=ox.RdfFormat.N_QUADS))
+        snapshot = StoreSnapshot(state, quads)
+        _snapshots[store] = snapshot
+        return snapshot
+
+
+def excluded_graphs(settings: Settings) -> set[str]:
+    return {settings.graph_base + name for name in EXCLUDED_GRAPH_NAMES}
+
+
+def quads_to_live_graph(settings: Settings, quads: list[ox.Quad]) -> rdflib.Graph:
+    """Merge all graphs except the shapes and the provenance graph into one rdflib graph."""
+    from graph_service.rdf_input import quads_to_graph
+
+    skip = excluded_graphs(settings)
+    kept = [
+        q for q in quads
+        if not (isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in skip)
+    ]
+    return quads_to_graph(kept)
+
+
+def parse_submission(data: bytes, content_type: str | None) -> list[ox.Quad]:
+    """A submission's quads (415 for an unknown syntax, 400 with line and column)."""
+    from graph_service.rdf_input import parse_quads, rdf_format_for
+
+    return parse_quads(data, rdf_format_for(content_type))
+
+
+def validate_against(
+    settings: Settings, snapshot: StoreSnapshot, after: rdflib.Graph
+) -> ValidationOutcome:
+    """Validate the graph as it would be; report only what the store did not already have."""
+    outcome = validate_graph(after, load_shapes(settings))
+    baseline = snapshot.baseline(settings)
+    return outcome.restricted([r for r in outcome.results if r.key not in baseline])
+
+
+def validate_submission(
+    settings: Settings, store: Store, quads: list[ox.Quad]
+) -> ValidationOutcome:
+    """Validate a submission together with what the store holds (nothing is written)."""
+    from graph_service.rdf_input import quads_to_graph
+
+    snapshot = store_snapshot(store)
+    combined = rdflib.Graph()
+    for triple in snapshot.live_graph(settings):
+        combined.add(triple)
+    quads_to_graph(quads, combined)
+    return validate_against(settings, snapshot, combined)
+
+
+def content_hash(quads: list[ox.Quad]) -> str:
+    """SHA-256 of the canonical N-Triples (RDFC-1.0): the same triples in any syntax match."""
+    dataset = ox.Dataset(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    lines = sorted(f"{q.subject} {q.predicate} {q.object} .\n" for q in dataset)
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ShapesVersion:
+    """Which shapes a submission was checked against: `iri` is what `dct:conformsTo` names."""
+
+    iri: str
+    version: str
+
+
+def shapes_version(settings: Settings) -> ShapesVersion:
+    """The shapes' version IRI if declared, else their IRI with the version (or file hash)."""
+    shapes = load_shapes(settings)
+    ontology = next(shapes.subjects(RDF.type, OWL.Ontology), None)
+    digest = hashlib.sha256(shapes_path(settings).read_bytes()).hexdigest()[:16]
+    version_iri = shapes.value(ontology, OWL.versionIRI) if ontology is not None else None
+    info = shapes.value(ontology, OWL.versionInfo) if ontology is not None else None
+    version = str(info) if info is not None else f"sha256-{digest}"
+    if isinstance(version_iri, rdflib.URIRef):
+        return ShapesVersion(str(version_iri), version)
+    base = str(ontology) if isinstance(ontology, rdflib.URIRef) else settings.base_iri + "shapes"
+    return ShapesVersion(f"{base.rstrip('#')}?version={version}", version)
+
+
+def shape_anchor(settings: Settings, shape: str) -> str:
+    """The fragment of a shape's entry on `/shapes`: a node shape's local name (a property
+    shape that is a blank node points at the node shape holding it)."""
+    shapes = load_shapes(settings)
+    term: Node = rdflib.BNode(shape) if not shape.startswith(("http:", "https:", "urn:")) \
+        else rdflib.URIRef(shape)
+    if isinstance(term, rdflib.BNode):
+        parent = next(shapes.subjects(SH.property, term), None)
+        if parent is None:
+            return ""
+        term = parent
+    text = str(term)
+    return text.rsplit("#", 1)[-1] if "#" in text else text.rstrip("/").rsplit("/", 1)[-1]
