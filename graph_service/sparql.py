@@ -1,41 +1,255 @@
-"""`/sparql`: the SPARQL 1.1 Protocol query endpoint. https://www.w3.org/TR/sparql11-protocol/"""
+"""`/sparql`: the SPARQL 1.1 Protocol query operation. https://www.w3.org/TR/sparql11-protocol/"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from graph_service.deps import SettingsDep, StoreDep
-from graph_service.errors import BadRequest
-from graph_service.media import GRAPH_TYPES, RESULTS_TYPES, preferred
-from graph_service.store import QueryRequest
+from graph_service.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from graph_service.media import (
+    GRAPH_TYPES,
+    RESULTS_TYPES,
+    base_media_type,
+    preferred,
+    resolve_format,
+)
+from graph_service.settings import Settings
+from graph_service.sparql_safety import refuse_remote_fetches
+from graph_service.store import QueryRequest, Store
+
+HTML = "text/html"
+# Media types clients send for the same thing under another name.
+RESULTS_ALIASES = {"application/json": "application/sparql-results+json",
+                   "application/xml": "application/sparql-results+xml",
+                   "text/xml": "application/sparql-results+xml"}
+GRAPH_ALIASES = {"application/json": "application/ld+json", "text/plain": "application/n-triples",
+                 "application/x-turtle": "text/turtle", "application/xml": "application/rdf+xml"}
+PROTOCOL_NAMES = {"query", "update", "default-graph-uri", "named-graph-uri",
+                  "using-graph-uri", "using-named-graph-uri"}
+_PREFIX_LINE = re.compile(r"@prefix\s+([A-Za-z][\w.-]*)?:\s*<([^>\s]+)>", re.I)
+COMMON_PREFIXES = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "schema": "https://schema.org/",
+    "dct": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "void": "http://rdfs.org/ns/void#",
+    "sh": "http://www.w3.org/ns/shacl#",
+}
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    """The protocol parameters of one request, wherever they came from."""
+
+    query: str | None
+    default_graph_uris: tuple[str, ...] = ()
+    named_graph_uris: tuple[str, ...] = ()
+    format: str | None = None
+
+
+def check_parameters(pairs: Sequence[tuple[str, str]], body_query: str | None = None) -> (
+    ProtocolRequest
+):
+    """Apply the protocol's rules: one query, no update, dataset IRIs as given (repeatable)."""
+    queries = [v for k, v in pairs if k == "query"]
+    if body_query is not None:
+        queries.append(body_query)
+    if any(k in ("update", "using-graph-uri", "using-named-graph-uri") for k, _ in pairs):
+        raise BadRequest(
+            "The query endpoint does not run updates; send SPARQL Update to /update. / "
+            "Spørreendepunktet kjører ikke oppdateringer; send SPARQL Update til /update."
+        )
+    if len(queries) > 1:
+        raise BadRequest("Exactly one query per request, got several. / "
+                         "Nøyaktig én spørring per forespørsel.")
+    formats = [v for k, v in pairs if k == "format" and v]
+    return ProtocolRequest(
+        query=queries[0] if queries else None,
+        default_graph_uris=tuple(v for k, v in pairs if k == "default-graph-uri"),
+        named_graph_uris=tuple(v for k, v in pairs if k == "named-graph-uri"),
+        format=formats[0] if formats else None,
+    )
+
+
+async def read_protocol_request(request: Request) -> ProtocolRequest:
+    """GET parameters, a form POST, or a direct `application/sparql-query` POST."""
+    pairs = list(request.query_params.multi_items())
+    if request.method != "POST":
+        return check_parameters(pairs)
+    content_type = request.headers.get("content-type", "")
+    media_type = base_media_type(content_type)
+    if media_type == "application/x-www-form-urlencoded":
+        form = await request.form()
+        pairs += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        return check_parameters(pairs)
+    if media_type == "application/sparql-query":
+        charset = re.search(r"charset\s*=\s*\"?([\w-]+)", content_type, re.I)
+        if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType("A direct POST query must be UTF-8. / Må være UTF-8.")
+        try:
+            text = (await request.body()).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"The query is not valid UTF-8: {exc}") from exc
+        return check_parameters(pairs, body_query=text)
+    if media_type == "application/sparql-update":
+        check_parameters([*pairs, ("update", "")])
+    raise UnsupportedMediaType(
+        "POST a query as application/x-www-form-urlencoded or application/sparql-query. / "
+        "Send spørringen som application/x-www-form-urlencoded eller application/sparql-query."
+    )
+
+
+def _preferred_with_aliases(
+    accept: str | None, canonical: list[str], aliases: dict[str, str]
+) -> str | None:
+    choice = preferred(accept, canonical + list(aliases))
+    return aliases.get(choice, choice) if choice else None
+
+
+def choose_result_types(accept: str | None, fmt: str | None) -> tuple[str | None, str | None]:
+    """(type for SELECT/ASK, type for CONSTRUCT/DESCRIBE); `format=` wins over `Accept`."""
+    if fmt:
+        key = fmt.strip().lower()
+        if key == "json":  # the one short name that means a JSON flavour of either form
+            return "application/sparql-results+json", "application/ld+json"
+        media_type = resolve_format(key)
+        results = RESULTS_ALIASES.get(media_type, media_type)
+        graph = GRAPH_ALIASES.get(media_type, media_type)
+        chosen = (results if results in RESULTS_TYPES else None,
+                  graph if graph in GRAPH_TYPES else None)
+        if chosen == (None, None):
+            raise NotAcceptable(f"Unknown result format {fmt!r}. / Ukjent resultatformat.")
+        return chosen
+    results_type = _preferred_with_aliases(accept, list(RESULTS_TYPES), RESULTS_ALIASES)
+    graph_type = _preferred_with_aliases(accept, list(GRAPH_TYPES), GRAPH_ALIASES)
+    if results_type is None and graph_type is None:
+        raise NotAcceptable(
+            "No result format matches the Accept header; SELECT/ASK offer "
+            f"{', '.join(RESULTS_TYPES)}; CONSTRUCT/DESCRIBE offer {', '.join(GRAPH_TYPES)}."
+        )
+    return results_type, graph_type
+
+
+def browser_wants_page(accept: str | None) -> bool:
+    """A browser following a link: HTML preferred over every result format."""
+    offered = [*RESULTS_TYPES, *GRAPH_TYPES, HTML]
+    return bool(accept) and preferred(accept, offered) == HTML
+
+
+async def answer_query(
+    store: Store,
+    settings: Settings,
+    text: str,
+    *,
+    accept: str | None,
+    fmt: str | None = None,
+    default_graph_uris: tuple[str, ...] = (),
+    named_graph_uris: tuple[str, ...] = (),
+) -> StreamingResponse:
+    """Run a query and stream the engine's serialised result (shared with /queries)."""
+    refuse_remote_fetches(text, allowed=settings.allow_service)
+    results_type, graph_type = choose_result_types(accept, fmt)
+    result = await run_in_threadpool(
+        store.query,
+        QueryRequest(
+            query=text,
+            results_type=results_type,
+            graph_type=graph_type,
+            default_graph_uris=default_graph_uris,
+            named_graph_uris=named_graph_uris,
+            timeout=settings.query_timeout,
+            row_limit=settings.row_limit,
+        ),
+    )
+    headers = {"Vary": "Accept"}
+    if fmt:
+        extension = {"text/csv": "csv", "text/tab-separated-values": "tsv",
+                     "application/sparql-results+json": "json",
+                     "application/sparql-results+xml": "xml", "text/turtle": "ttl",
+                     "application/ld+json": "jsonld", "application/n-triples": "nt",
+                     "application/rdf+xml": "rdf"}[result.media_type]
+        headers["Content-Disposition"] = f'inline; filename="results.{extension}"'
+    return StreamingResponse(result.chunks, media_type=result.media_type, headers=headers)
+
+
+def local_prefixes(settings: Settings) -> dict[str, str]:
+    """Prefixes declared in the content's Turtle files, for the editor's completion."""
+    found = dict(COMMON_PREFIXES)
+    for folder in ("ontology", "data"):
+        for path in sorted(Path(settings.content_dir, folder).glob("*.ttl")):
+            for name, iri in _PREFIX_LINE.findall(path.read_text(encoding="utf-8")):
+                found.setdefault(name or "kg", iri)
+    return dict(sorted(found.items()))
+
+
+def render_editor(request: Request, settings: Settings, query: str | None) -> Response:
+    from graph_service.html import render_page
+    from graph_service.queries import editor_entries
+
+    return render_page(
+        request,
+        "sparql.html",
+        {"query": query or "", "entries": editor_entries(settings),
+         "endpoint": str(request.url_for("run_query"))},
+    )
+
 
 router = APIRouter(tags=["sparql"])
 
 
-@router.api_route("/sparql", methods=["GET", "POST"])
-async def run_query(request: Request, store: StoreDep, settings: SettingsDep) -> StreamingResponse:
-    """Run a SPARQL query (GET `query=`, form POST, or `application/sparql-query` body)."""
-    query = request.query_params.get("query")
-    if request.method == "POST":
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith("application/sparql-query"):
-            query = (await request.body()).decode("utf-8")
-        else:
-            form = await request.form()
-            value = form.get("query")
-            query = value if isinstance(value, str) else None
-    if not query:
-        raise BadRequest("Missing the 'query' parameter.")
+@router.get("/sparql/prefixes.json", include_in_schema=False)
+def read_prefixes(settings: SettingsDep) -> JSONResponse:
+    """The prefixes of the graph (used by the editor instead of a remote prefix service)."""
+    return JSONResponse(local_prefixes(settings))
+
+
+async def _handle(request: Request, store: Store, settings: Settings) -> Response:
+    protocol = await read_protocol_request(request)
     accept = request.headers.get("accept")
-    result = await run_in_threadpool(
-        store.query,
-        QueryRequest(
-            query=query,
-            results_type=preferred(accept, list(RESULTS_TYPES)),
-            graph_type=preferred(accept, list(GRAPH_TYPES)),
-            timeout=settings.query_timeout,
-        ),
+    if protocol.query is None:
+        if request.method == "GET" and not protocol.format:
+            choice = preferred(accept, [*GRAPH_TYPES, HTML])
+            if choice == HTML:
+                return render_editor(request, settings, None)
+            if choice is not None:
+                from graph_service.service_description import describe_service
+
+                body = await run_in_threadpool(
+                    describe_service, store, settings, str(request.url_for("run_query")), choice
+                )
+                return Response(body, media_type=choice, headers={"Vary": "Accept"})
+        raise BadRequest("Missing the 'query' parameter. / Parameteren 'query' mangler.")
+    if not protocol.query.strip():
+        raise BadRequest("The query is empty. / Spørringen er tom.")
+    if request.method == "GET" and not protocol.format and browser_wants_page(accept):
+        return render_editor(request, settings, protocol.query)  # a shared link
+    return await answer_query(
+        store, settings, protocol.query, accept=accept, fmt=protocol.format,
+        default_graph_uris=protocol.default_graph_uris,
+        named_graph_uris=protocol.named_graph_uris,
     )
-    return StreamingResponse(result.chunks, media_type=result.media_type)
+
+
+@router.get("/sparql")
+async def run_query(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    """Run a SPARQL query given as `query=`; without one: the editor or the service description."""
+    return await _handle(request, store, settings)
+
+
+@router.post("/sparql")
+async def run_posted_query(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    """Run a SPARQL query sent as a form (`query=`) or as an `application/sparql-query` body."""
+    return await _handle(request, store, settings)
