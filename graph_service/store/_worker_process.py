@@ -43,6 +43,42 @@ class _PipeWriter:
         self._conn.send(("end",))
 
 
+def _json_term(term: Any) -> dict[str, Any]:
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, Any] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        else:
+            out["datatype"] = term.datatype.value
+        return out
+    return {"type": "triple", "value": {"subject": _json_term(term.subject),
+                                        "predicate": _json_term(term.predicate),
+                                        "object": _json_term(term.object)}}
+
+
+def _first_rows(solutions: Any, limit: int) -> Any:
+    """SMARTBY_ROW_LIMIT: the first rows only, re-read as solutions so any format still works."""
+    import itertools
+    import json
+
+    import pyoxigraph as ox
+
+    names = [v.value for v in solutions.variables]
+    bindings = [
+        {name: _json_term(value) for name, value in zip(names, row, strict=True)
+         if value is not None}
+        for row in itertools.islice(solutions, limit)
+    ]
+    document = {"head": {"vars": names}, "results": {"bindings": bindings}}
+    return ox.parse_query_results(json.dumps(document).encode(), ox.QueryResultsFormat.JSON)
+
+
 def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
     import pyoxigraph as ox
 
@@ -67,6 +103,8 @@ def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
     if media_type is None:
         conn.send(("not_acceptable", form))
         return
+    if form == "solutions" and job.get("row_limit"):
+        result = _first_rows(result, int(job["row_limit"]))
     writer = _PipeWriter(conn, form, media_type)
     if form == "graph":
         result.serialize(writer, ox.RdfFormat.from_media_type(media_type))
