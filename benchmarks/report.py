@@ -1,0 +1,86 @@
+"""Markdown tables of one benchmark run: absolute numbers and ratios smartby / Oxigraph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _x(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """The tables the README quotes; the JSON next to it has every number."""
+    machine, data, settings = results["machine"], results["dataset"], results["settings"]
+    smartby, oxigraph = results["servers"]["smartby"], results["servers"]["oxigraph"]
+    ratios, embedded = results["ratios"], results["embedded"]
+    lines = [
+        f"# smartby vs Oxigraph server, {data['triples']:,} quads",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"{machine['os']}; Python {machine['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+        + f"; commit {machine['commit']}.",
+        "",
+        f"Dataset: seed {data['seed']}, {data['series']} series, {data['sessions']} sessions, "
+        f"{data['projects']} projects, {data['people']} people, "
+        f"{data['participations']} participations, {data['references']} references. "
+        f"Each query: {settings['warmup']} warm-up + {settings['repeat']} timed runs, one "
+        "client, over HTTP on 127.0.0.1. Times in ms.",
+        "",
+        "| query | smartby median | smartby p95 | Oxigraph median | Oxigraph p95 "
+        "| ratio median | ratio p95 | answer size (same?) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, ours in smartby["latency"].items():
+        theirs, r = oxigraph["latency"][name], ratios["latency"][name]
+        lines.append(
+            f"| {name} | {_ms(ours['median_ms'])} | {_ms(ours['p95_ms'])} "
+            f"| {_ms(theirs['median_ms'])} | {_ms(theirs['p95_ms'])} | {_x(r['median'])} "
+            f"| {_x(r['p95'])} | {ours['size']} ({'yes' if r['same_answer_size'] else 'NO'}) |"
+        )
+    ts, to = smartby["throughput"], oxigraph["throughput"]
+    rs, ro = smartby["read_after_write"], oxigraph["read_after_write"]
+    lines += [
+        "",
+        "| measure | smartby | Oxigraph | ratio |",
+        "| --- | ---: | ---: | ---: |",
+        f"| throughput, {ts['clients']} clients, light mix (req/s) | {ts['requests_per_s']:.1f} "
+        f"| {to['requests_per_s']:.1f} | {_x(ratios['throughput'])} |",
+        f"| latency under load, median (ms) | {_ms(ts['latency'].get('median_ms'))} "
+        f"| {_ms(to['latency'].get('median_ms'))} | |",
+        f"| requests / errors under load | {ts['requests']} / {ts['errors']} "
+        f"| {to['requests']} / {to['errors']} | |",
+        f"| small update over HTTP, median (ms) | {_ms(rs['write']['median_ms'])} "
+        f"| {_ms(ro['write']['median_ms'])} | |",
+        f"| point lookup right after it, median (ms) | {_ms(rs['read_after']['median_ms'])} "
+        f"| {_ms(ro['read_after']['median_ms'])} | {_x(ratios['read_after_write'])} |",
+        f"| load (s) | {embedded['bulk_load_s']:.1f} (`bulk_load`) "
+        f"| {results['oxigraph_load_s']:.1f} (`oxigraph load`) | |",
+        f"| server start until first answer (s) | {smartby['startup_s']:.2f} "
+        f"| {oxigraph['startup_s']:.2f} | |",
+        "",
+        "In-process costs of the embedded store (no HTTP), medians in ms:",
+        "",
+        "| measure | median | p95 |",
+        "| --- | ---: | ---: |",
+    ]
+    worker = embedded["worker"]
+    for label, entry in (
+        ("`Store.backup` checkpoint after a write", embedded["store_backup"]),
+        ("trivial ASK, store unchanged (warm worker, same checkpoint)",
+         embedded["query_unchanged_store"]),
+        ("trivial ASK right after a write (new checkpoint, worker reopens it)",
+         embedded["query_after_write"]),
+        ("trivial ASK on a fresh worker process (cold)", worker["cold_query"]),
+        ("trivial ASK on the same worker again (warm)", worker["warm_query"]),
+    ):
+        lines.append(f"| {label} | {_ms(entry['median_ms'])} | {_ms(entry['p95_ms'])} |")
+    lines += ["", f"Worker start-up (cold − warm median): {_ms(worker['startup_ms'])} ms.", ""]
+    return "\n".join(lines)
