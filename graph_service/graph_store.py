@@ -1,7 +1,159 @@
-"""Placeholder: filled in by its issue."""
+"""`/store`: the SPARQL 1.1 Graph Store HTTP Protocol; writes validated unless by an administrator.
+
+https://www.w3.org/TR/sparql11-http-rdf-update/
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from urllib.parse import quote
 
-router = APIRouter()
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from graph_service.deps import Admin, SettingsDep, StoreDep, Writer
+from graph_service.errors import BadRequest, NotFound
+from graph_service.media import GRAPH_TYPES, negotiate
+from graph_service.rdf_input import ntriples
+from graph_service.settings import Settings
+from graph_service.store import DEFAULT_GRAPH, Store
+from graph_service.update import guarded_write
+from graph_service.validation import NotConforming, parse_submission
+from graph_service.validation_routes import not_conforming_response
+
+
+def target_graph(request: Request) -> str | None:
+    """`?graph=IRI` or `?default` (DEFAULT_GRAPH); None when neither is given."""
+    params = request.query_params
+    if "default" in params and "graph" in params:
+        raise BadRequest("Give either 'graph' or 'default', not both. / Oppgi enten 'graph' "
+                         "eller 'default', ikke begge.")
+    if "default" in params:
+        return DEFAULT_GRAPH
+    graph = params.get("graph")
+    if graph is None:
+        return None
+    try:
+        ox.NamedNode(graph)
+    except ValueError as exc:
+        raise BadRequest(f"'graph' is not an absolute IRI: {exc}") from exc
+    if ":" not in graph:
+        raise BadRequest("'graph' is not an absolute IRI. / 'graph' er ikke en absolutt IRI.")
+    return graph
+
+
+def _required(graph: str | None) -> str:
+    if graph is None:
+        raise BadRequest("Name the graph: '?graph=IRI' or '?default'. / Oppgi grafen: "
+                         "'?graph=IRI' eller '?default'.")
+    return graph
+
+
+def _term(graph: str) -> ox.NamedNode | ox.DefaultGraph:
+    return ox.DefaultGraph() if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
+
+
+def _exists(store: Store, graph: str) -> bool:
+    return graph == DEFAULT_GRAPH or store.has_graph(graph)
+
+
+def write_graph(
+    settings: Settings, store: Store, graph: str, body: bytes, content_type: str | None,
+    *, replace: bool, admin: bool,
+) -> bool:
+    """PUT (replace) or POST (merge) RDF into a graph; True when the graph is new."""
+    quads = parse_submission(body, content_type)
+    data = ntriples(quads)
+    target = _term(graph)
+
+    def simulate(copy: ox.Store) -> None:
+        if replace:
+            copy.clear_graph(target)
+        copy.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
+
+    def apply() -> bool:
+        created = not _exists(store, graph)
+        if replace:
+            store.replace_graphs({graph: data})
+        elif data.strip():
+            store.add_to_graph(graph, data)
+        return created
+
+    return guarded_write(settings, store, admin=admin, simulate=simulate, apply=apply)
+
+
+def delete_graph(settings: Settings, store: Store, graph: str, *, admin: bool) -> None:
+    if not _exists(store, graph):
+        raise NotFound(f"No graph <{graph}>. / Ingen graf <{graph}>.")
+
+    def simulate(copy: ox.Store) -> None:
+        copy.clear_graph(_term(graph))
+
+    guarded_write(settings, store, admin=admin, simulate=simulate,
+                  apply=lambda: store.drop_graph(graph))
+
+
+def _location(graph: str) -> str:
+    return "/store?default" if graph == DEFAULT_GRAPH else f"/store?graph={quote(graph, safe='')}"
+
+
+router = APIRouter(tags=["graph store"])
+
+
+@router.api_route("/store", methods=["GET", "HEAD"])
+def read_graph(request: Request, store: StoreDep) -> Response:
+    """A graph (`?graph=IRI` or `?default`) in the negotiated RDF syntax; 404 if unknown."""
+    graph = _required(target_graph(request))
+    media_type = negotiate(request.headers.get("accept"), list(GRAPH_TYPES))
+    if not _exists(store, graph):
+        raise NotFound(f"No graph <{graph}>. / Ingen graf <{graph}>.")
+    body = store.export(media_type, graph=graph)
+    if request.method == "HEAD":
+        return Response(media_type=media_type, headers={"Content-Length": str(len(body))})
+    return Response(body, media_type=media_type)
+
+
+@router.put("/store")
+async def put_graph(request: Request, settings: SettingsDep, store: StoreDep, writer: Writer,
+                    admin: Admin) -> Response:
+    """Replace a graph (token): 201 when new, 204 otherwise; 422 if it would not conform."""
+    graph = _required(target_graph(request))
+    body = await request.body()
+    try:
+        created = await run_in_threadpool(
+            write_graph, settings, store, graph, body, request.headers.get("content-type"),
+            replace=True, admin=admin)
+    except NotConforming as exc:
+        return not_conforming_response(request, settings, exc)
+    return Response(status_code=201 if created else 204,
+                    headers={"Location": _location(graph)} if created else None)
+
+
+@router.post("/store")
+async def post_graph(request: Request, settings: SettingsDep, store: StoreDep, writer: Writer,
+                     admin: Admin) -> Response:
+    """Merge RDF into a graph (token); without `graph`, create a new graph (201, Location)."""
+    graph = target_graph(request) or f"{settings.graph_base}store/{uuid.uuid4().hex}"
+    body = await request.body()
+    try:
+        created = await run_in_threadpool(
+            write_graph, settings, store, graph, body, request.headers.get("content-type"),
+            replace=False, admin=admin)
+    except NotConforming as exc:
+        return not_conforming_response(request, settings, exc)
+    return Response(status_code=201 if created else 204,
+                    headers={"Location": _location(graph)} if created else None)
+
+
+@router.delete("/store", status_code=204)
+def remove_graph(request: Request, settings: SettingsDep, store: StoreDep, writer: Writer,
+                 admin: Admin) -> Response:
+    """Delete a graph (token): 204, or 404 for an unknown graph."""
+    graph = _required(target_graph(request))
+    try:
+        delete_graph(settings, store, graph, admin=admin)
+    except NotConforming as exc:
+        return not_conforming_response(request, settings, exc)
+    return Response(status_code=204)

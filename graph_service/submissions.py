@@ -19,14 +19,16 @@ from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SH, VOID, XSD
 from starlette.concurrency import run_in_threadpool
 
 from graph_service.deps import SettingsDep, StoreDep, Writer
-from graph_service.errors import BadRequest, Conflict, NotFound, ServiceError, Unprocessable
+from graph_service.errors import BadRequest, Conflict, NotFound
 from graph_service.html import choose_language, render_page
 from graph_service.identifiers import slugify
 from graph_service.media import DATASET_TYPES, GRAPH_TYPES, negotiate
 from graph_service.rdf_input import ntriples
 from graph_service.settings import Settings
 from graph_service.store import QueryRequest, Store
+from graph_service.update import Forbidden
 from graph_service.validation import (
+    NotConforming,
     ValidationOutcome,
     content_hash,
     parse_submission,
@@ -34,25 +36,12 @@ from graph_service.validation import (
     validate_submission,
     write_lock,
 )
-from graph_service.validation_routes import REPORT_TYPES, read_submission, report_response
+from graph_service.validation_routes import not_conforming_response, read_submission
 
 SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
 RECORD_TYPES = ["application/json", "text/html", *GRAPH_TYPES, "application/trig",
                 "application/n-quads"]
 PER_PAGE, MAX_PER_PAGE = 20, 100
-
-
-class Forbidden(ServiceError):
-    status, error = 403, "forbidden"
-
-
-class NotConforming(Unprocessable):
-    """422 carrying the report, so the route can answer in the negotiated form."""
-
-    def __init__(self, outcome: ValidationOutcome) -> None:
-        super().__init__("The submission does not conform to the shapes; nothing was stored. / "
-                         "Innsendingen er ikke gyldig etter formene; ingenting er lagret.")
-        self.outcome = outcome
 
 
 def metadata_graph(settings: Settings) -> str:
@@ -304,11 +293,7 @@ async def create_submission(
         submission_id, outcome = await run_in_threadpool(
             submit, settings, store, submission.body, submission.media_type, submitter)
     except NotConforming as exc:
-        if negotiate(request.headers.get("accept"), REPORT_TYPES) != "application/json":
-            return report_response(request, settings, exc.outcome, status_code=422)
-        report = exc.outcome.as_json(choose_language(request))
-        return JSONResponse({"error": exc.error, "detail": exc.detail, "report": report},
-                            status_code=422)
+        return not_conforming_response(request, settings, exc)
     location = f"/submissions/{submission_id}"
     return JSONResponse(
         {"id": submission_id, "location": location,

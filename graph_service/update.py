@@ -1,7 +1,126 @@
-"""Placeholder: filled in by its issue."""
+"""`/update`: SPARQL 1.1 Update, with the resulting graph validated before anything is written.
+
+https://www.w3.org/TR/sparql11-protocol/#update-operation
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from typing import TypeVar
 
-router = APIRouter()
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from graph_service.deps import Admin, SettingsDep, StoreDep, Writer
+from graph_service.errors import BadRequest, ServiceError, UnsupportedMediaType
+from graph_service.media import base_media_type
+from graph_service.settings import Settings
+from graph_service.sparql_errors import syntax_error_from
+from graph_service.sparql_safety import refuse_remote_fetches
+from graph_service.store import Store
+from graph_service.validation import (
+    NotConforming,
+    quads_to_live_graph,
+    store_snapshot,
+    validate_against,
+    write_lock,
+)
+from graph_service.validation_routes import not_conforming_response
+
+T = TypeVar("T")
+
+
+class Forbidden(ServiceError):
+    status, error = 403, "forbidden"
+
+
+def is_protected(settings: Settings, graph: object) -> bool:
+    """The submissions' graphs and their provenance change only through /submissions."""
+    if not isinstance(graph, ox.NamedNode):
+        return False
+    return graph.value == settings.graph_base + "submissions" or graph.value.startswith(
+        settings.graph_base + "submission/")
+
+
+def guarded_write(
+    settings: Settings, store: Store, *, admin: bool,
+    simulate: Callable[[ox.Store], None], apply: Callable[[], T],
+) -> T:
+    """Try the change on an in-memory copy; write it only if it adds no violation (422) and
+    leaves the submissions alone (403). The administrator token skips both checks."""
+    with write_lock:
+        if not admin:
+            snapshot = store_snapshot(store)
+            copy = ox.Store()
+            copy.extend(snapshot.quads)
+            simulate(copy)
+            after = list(copy)
+            before = {q for q in snapshot.quads if is_protected(settings, q.graph_name)}
+            if before != {q for q in after if is_protected(settings, q.graph_name)}:
+                raise Forbidden(
+                    "Submissions and their provenance change only through /submissions. / "
+                    "Innsendinger og deres proveniens endres bare gjennom /submissions.")
+            outcome = validate_against(settings, snapshot, quads_to_live_graph(settings, after))
+            if not outcome.conforms:
+                raise NotConforming(outcome)
+        return apply()
+
+
+def simulate_update(sparql: str) -> Callable[[ox.Store], None]:
+    def run(copy: ox.Store) -> None:
+        try:
+            copy.update(sparql)
+        except SyntaxError as exc:
+            raise syntax_error_from(str(exc)) from exc
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise BadRequest(f"The update could not be applied: {exc}") from exc
+
+    return run
+
+
+async def read_update(request: Request) -> str:
+    """The update text: an `application/sparql-update` body or a form's `update` field."""
+    content_type = base_media_type(request.headers.get("content-type"))
+    if content_type == "application/sparql-update":
+        raw = await request.body()
+    elif content_type == "application/x-www-form-urlencoded":
+        form = await request.form()
+        value = form.get("update")
+        if not isinstance(value, str):
+            raise BadRequest("Missing the 'update' parameter. / Mangler parameteren 'update'.")
+        raw = value.encode("utf-8")
+    else:
+        raise UnsupportedMediaType(
+            "Send application/sparql-update or a form with 'update='. / Send "
+            "application/sparql-update eller et skjema med 'update='.")
+    if request.query_params.get("using-graph-uri") or request.query_params.get(
+            "using-named-graph-uri"):
+        raise BadRequest("using-graph-uri and using-named-graph-uri are not supported.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"The update is not UTF-8: {exc}") from exc
+    if not text.strip():
+        raise BadRequest("The update is empty. / Oppdateringen er tom.")
+    return text
+
+
+router = APIRouter(tags=["sparql"])
+
+
+@router.post("/update", status_code=204)
+async def run_update(
+    request: Request, settings: SettingsDep, store: StoreDep, writer: Writer, admin: Admin
+) -> Response:
+    """Apply a SPARQL 1.1 Update (token); 422 with the report if the result would not conform."""
+    sparql = await read_update(request)
+    refuse_remote_fetches(sparql, allowed=settings.allow_service)
+    try:
+        await run_in_threadpool(
+            guarded_write, settings, store, admin=admin,
+            simulate=simulate_update(sparql), apply=lambda: store.update(sparql))
+    except NotConforming as exc:
+        return not_conforming_response(request, settings, exc)
+    return Response(status_code=204)

@@ -19,6 +19,7 @@ import rdflib
 from rdflib.namespace import OWL, RDF, SH
 from rdflib.term import Node
 
+from graph_service.errors import Unprocessable
 from graph_service.settings import Settings
 from graph_service.store import Store
 
@@ -222,6 +223,15 @@ def validate_files(
         fmt = rdf_format_for(media_type or "text/turtle")
         quads_to_graph(parse_quads(path.read_bytes(), fmt, source=str(path)), data)
     return validate_against(settings, snapshot, data)
+
+
+class NotConforming(Unprocessable):
+    """422 carrying the report, so that a route can answer it in the negotiated form."""
+
+    def __init__(self, outcome: ValidationOutcome) -> None:
+        super().__init__("The data does not conform to the shapes; nothing was stored. / "
+                         "Dataene er ikke gyldige etter formene; ingenting er lagret.")
+        self.outcome = outcome
 
 
 # -- validation together with what the store holds ------------------------------------------

@@ -15,12 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from graph_service.deps import SettingsDep, StoreDep
-from graph_service.errors import BadRequest, RdfSyntaxError, ServiceError
+from graph_service.errors import BadRequest, RdfSyntaxError
 from graph_service.html import choose_language, render_page
 from graph_service.media import PARSEABLE_TYPES, SUFFIX_TYPES, base_media_type, negotiate
 from graph_service.media import resolve_format as resolve_media_type
 from graph_service.settings import Settings
 from graph_service.validation import (
+    NotConforming,
     ValidationOutcome,
     parse_submission,
     shape_anchor,
@@ -129,6 +130,15 @@ def report_response(
                         headers={"Content-Language": lang})
 
 
+def not_conforming_response(request: Request, settings: Settings, exc: NotConforming) -> Response:
+    """422: the error and the report (JSON), or the report itself as RDF or HTML."""
+    if negotiate(request.headers.get("accept"), REPORT_TYPES) != "application/json":
+        return report_response(request, settings, exc.outcome, status_code=422)
+    report = exc.outcome.as_json(choose_language(request))
+    return JSONResponse({"error": exc.error, "detail": exc.detail, "report": report},
+                        status_code=422)
+
+
 def _page_context(submission: Submission | None = None) -> dict[str, Any]:
     return {
         "syntaxes": SYNTAXES,
@@ -159,8 +169,6 @@ async def validate(request: Request, settings: SettingsDep, store: StoreDep) -> 
             raise
         context = _page_context(submission) | {"problem": exc}
         return render_page(request, "validate.html", context, status_code=exc.status)
-    except ServiceError:
-        raise
     return report_response(
         request, settings, outcome, media_type=media_type, page="validate.html",
         extra=_page_context(submission),
