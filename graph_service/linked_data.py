@@ -243,3 +243,45 @@ def get_context(settings: SettingsDep) -> Response:
     """The stable JSON-LD `@context` (short names for the terms the graph uses)."""
     body = json.dumps(jsonld.context_document(settings.base_iri), ensure_ascii=False, indent=2)
     return Response(body.encode("utf-8"), media_type="application/ld+json")
+
+
+# -- the vocabulary and the shapes -------------------------------------------------------------
+
+VOCABULARY_TYPES = [*RDFLIB_FORMATS, "application/ld+json", "text/html"]
+VOCABULARY_GRAPHS = {"ontology": ("smartby", "principles"), "shapes": ("shapes",)}
+
+
+def vocabulary_graph(store: Store, settings: Settings, which: str) -> rdflib.Graph:
+    """The ontology (with the principles) or the shapes, from their named graphs."""
+    names = " ".join(f"<{settings.graph_base}{n}>" for n in VOCABULARY_GRAPHS[which])
+    return construct(store, settings, f"""
+CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }}""")
+
+
+def vocabulary_response(request: Request, store: Store, settings: Settings, which: str) -> Response:
+    from graph_service.html import choose_language, render_page
+    from graph_service.vocabulary_page import ontology_context, shapes_context
+
+    asked = request.query_params.get("format")
+    accept = SUFFIX_TYPES.get(f".{asked}") if asked else request.headers.get("accept")
+    media_type = negotiate(accept, VOCABULARY_TYPES)
+    graph = vocabulary_graph(store, settings, which)
+    headers = {"Vary": "Accept, Accept-Language"}
+    if media_type == "text/html":
+        build = ontology_context if which == "ontology" else shapes_context
+        context = build(graph, settings, choose_language(request))
+        return render_page(request, f"{which}.html", context, headers=headers)
+    body = serialize(graph, media_type, settings, "")
+    return rdf_response(request, body, media_type, headers)
+
+
+@router.api_route("/ontology", methods=["GET", "HEAD"])
+async def get_ontology(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    """The vocabulary and the principles: HTML documentation, or RDF by `Accept`."""
+    return await run_in_threadpool(vocabulary_response, request, store, settings, "ontology")
+
+
+@router.api_route("/shapes", methods=["GET", "HEAD"])
+async def get_shapes(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    """The SHACL shapes: HTML documentation (what constrains what), or RDF by `Accept`."""
+    return await run_in_threadpool(vocabulary_response, request, store, settings, "shapes")
