@@ -104,7 +104,7 @@ class OxigraphServer:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=2)  # a busy server may not stop at once: then kill
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)

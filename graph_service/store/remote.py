@@ -7,6 +7,7 @@ https://www.w3.org/TR/sparql11-http-rdf-update/
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 import time
@@ -30,6 +31,8 @@ from graph_service.store import DEFAULT_GRAPH, QueryForm, QueryRequest, QueryRes
 
 if TYPE_CHECKING:
     from graph_service.settings import Settings
+
+log = logging.getLogger(__name__)
 
 READ_ATTEMPTS = 3  # connection errors on reads are retried; writes are sent once
 RETRY_PAUSE = 0.2
@@ -78,6 +81,9 @@ class RemoteStore:
     """A SPARQL store over HTTP; results stream through as the store serialised them."""
 
     kind = "remote"
+    # Queries we gave up on. Not every store stops evaluating when the client goes away
+    # (Oxigraph server 0.5 keeps counting even past --timeout-s), so operators watch this.
+    abandoned_queries = 0
 
     def __init__(
         self,
@@ -144,6 +150,7 @@ class RemoteStore:
                 return self._client.send(request, stream=stream)
             except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
                 if read:
+                    _abandoned(request)
                     raise QueryTimeout(
                         "The store did not answer within the time limit "
                         "(Lagret svarte ikke innen tidsgrensen)."
@@ -273,10 +280,12 @@ class RemoteStore:
         try:
             for chunk in response.iter_raw():
                 if time.monotonic() > deadline:
+                    _abandoned(response.request)
                     raise QueryTimeout("The result did not arrive within the time limit.")
                 if chunk:
                     yield chunk
         except httpx.TimeoutException as exc:
+            _abandoned(response.request)
             raise QueryTimeout("The result did not arrive within the time limit.") from exc
         except httpx.TransportError as exc:
             raise StoreUnavailable(f"The store broke off the result: {exc}") from exc
@@ -444,3 +453,8 @@ class RemoteStore:
     def _changed(self) -> None:
         with self._lock:
             self._generation += 1
+
+
+def _abandoned(request: httpx.Request) -> None:
+    RemoteStore.abandoned_queries += 1
+    log.warning("gave up waiting for %s; the store may still be evaluating it", request.url)
