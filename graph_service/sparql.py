@@ -31,8 +31,8 @@ RESULTS_ALIASES = {"application/json": "application/sparql-results+json",
                    "text/xml": "application/sparql-results+xml"}
 GRAPH_ALIASES = {"application/json": "application/ld+json", "text/plain": "application/n-triples",
                  "application/x-turtle": "text/turtle", "application/xml": "application/rdf+xml"}
-PROTOCOL_NAMES = {"query", "update", "default-graph-uri", "named-graph-uri",
-                  "using-graph-uri", "using-named-graph-uri"}
+EITHER_FORM = {"json": ("application/sparql-results+json", "application/ld+json"),
+               "xml": ("application/sparql-results+xml", "application/rdf+xml")}
 _PREFIX_LINE = re.compile(r"@prefix\s+([A-Za-z][\w.-]*)?:\s*<([^>\s]+)>", re.I)
 COMMON_PREFIXES = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -123,8 +123,8 @@ def choose_result_types(accept: str | None, fmt: str | None) -> tuple[str | None
     """(type for SELECT/ASK, type for CONSTRUCT/DESCRIBE); `format=` wins over `Accept`."""
     if fmt:
         key = fmt.strip().lower()
-        if key == "json":  # the one short name that means a JSON flavour of either form
-            return "application/sparql-results+json", "application/ld+json"
+        if key in EITHER_FORM:  # short names clients (e.g. SPARQLWrapper) send for any form
+            return EITHER_FORM[key]
         media_type = resolve_format(key)
         results = RESULTS_ALIASES.get(media_type, media_type)
         graph = GRAPH_ALIASES.get(media_type, media_type)

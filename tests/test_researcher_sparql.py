@@ -210,7 +210,7 @@ def test_accept_negotiation(reader, accept, select_type, construct_type) -> None
 
 
 @pytest.mark.parametrize(("fmt", "select_type", "construct_type"), [
-    ("csv", CSV, 406), ("tsv", TSV, 406), ("xml", XML, 406),
+    ("csv", CSV, 406), ("tsv", TSV, 406), ("xml", XML, "application/rdf+xml"),
     ("json", SELECT_JSON, "application/ld+json"), ("text/csv", CSV, 406),
     ("turtle", 406, "text/turtle"), ("nt", 406, "application/n-triples"),
     ("bogus", 406, 406),

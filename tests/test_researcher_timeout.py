@@ -1,0 +1,85 @@
+"""Story: a runaway query is stopped at the timeout (503) and the service keeps answering."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import LiveServer, make_settings
+
+# Every triple against every triple, five times over: far beyond 2 s on the curated graph.
+EXPLOSIVE = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
+             "?m ?n2 ?o }")
+WORKER_MODULE = b"graph_service.store._worker_process"
+
+
+def query_workers() -> set[int]:
+    """Pids of the live query worker processes started by this (test) process."""
+    me = str(os.getpid())
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        state, parent = fields[0], fields[1]
+        if parent == me and state != "Z" and WORKER_MODULE in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def short_timeout_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Its own embedded store: a 2 s timeout and a single worker, so its pid can be followed."""
+    before = query_workers()
+    settings = make_settings(tmp_path_factory.mktemp("timeout") / "var",
+                             query_timeout=2.0, query_workers=1)
+    with LiveServer(settings) as server:
+        httpx.get(f"{server.url}/sparql", params={"query": "ASK {}"}, timeout=30)
+        server.workers = query_workers() - before  # type: ignore[attr-defined]
+        yield server
+
+
+def test_explosive_query_gets_503_while_health_answers(short_timeout_server) -> None:
+    url = short_timeout_server.url
+    workers_before = short_timeout_server.workers
+    assert len(workers_before) == 1
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        started = time.monotonic()
+        response = httpx.get(f"{url}/sparql", params={"query": EXPLOSIVE}, timeout=30)
+        outcome.update(status=response.status_code, body=response.json(),
+                       elapsed=time.monotonic() - started)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)  # the query is running now
+    started = time.monotonic()
+    health = httpx.get(f"{url}/health", timeout=5)
+    health_elapsed = time.monotonic() - started
+    thread.join(timeout=30)
+
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health_elapsed < 1.0  # the issue's bound
+    assert outcome["status"] == 503
+    assert outcome["body"]["error"] == "query_timeout"  # type: ignore[index]
+    assert outcome["elapsed"] < 3.0  # type: ignore[operator]  # the issue's bound
+
+    # The engine really stopped: the worker that ran the query is gone (killed, reaped).
+    (pid,) = workers_before
+    assert not Path(f"/proc/{pid}").exists() or b"Z" in Path(f"/proc/{pid}/stat").read_bytes()
+    assert pid not in query_workers()
+
+    # And the endpoint still answers with a fresh worker.
+    response = httpx.get(f"{url}/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=10)
+    assert response.status_code == 200 and response.json()["boolean"] is True
