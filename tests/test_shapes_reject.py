@@ -45,7 +45,7 @@ class Expectation:
 def _expand(value: str) -> URIRef:
     for prefix, namespace in PREFIXES.items():
         if value.startswith(prefix):
-            return URIRef(namespace + value[len(prefix):])
+            return URIRef(namespace + value[len(prefix) :])
     if not value.startswith(("http://", "https://")):
         raise ValueError(f"not a full IRI or a known prefixed name: {value!r}")
     return URIRef(value)
@@ -60,7 +60,7 @@ def parse_expectations(path: Path) -> list[Expectation]:
         body = line.lstrip("#").strip()
         if not body.startswith("expect:"):
             continue
-        pairs = dict(item.split("=", 1) for item in body[len("expect:"):].split())
+        pairs = dict(item.split("=", 1) for item in body[len("expect:") :].split())
         unknown = set(pairs) - set(KEYS)
         if unknown or "focus" not in pairs:
             raise ValueError(f"{path.name}: bad expect line {line!r}")
