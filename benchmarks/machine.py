@@ -56,4 +56,5 @@ def describe_machine() -> dict[str, object]:
                      ("pyoxigraph", "oxigraph", "uvicorn", "uvloop", "httptools", "fastapi",
                       "httpx", "smartby")},
         "commit": _commit(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
