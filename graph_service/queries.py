@@ -94,7 +94,8 @@ class NamedQuery:
             "url": f"{base_url}queries/{self.name}",
             "params": [
                 {"name": p.name, "type": p.type, "required": p.required,
-                 "description": p.description, **p.schema()}
+                 "description": p.description, "default": p.default,
+                 "enum": list(p.enum), "prefix": p.prefix, "schema": p.schema()}
                 for p in self.params
             ],
             "query": self.text,
