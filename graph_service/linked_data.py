@@ -77,8 +77,9 @@ def bind_prefixes(graph: rdflib.Graph, settings: Settings) -> None:
 
 
 def describe_query(iri: str) -> str:
-    """The CBD (blank nodes followed two levels), labels of linked things, incoming links with
-    their subjects' labels, and the named graphs the statements come from with their source."""
+    """The CBD (blank nodes followed two levels) and the document's hash IRIs (`{iri}#x`), labels
+    of linked things, incoming links with their subjects' labels, and the named graphs the
+    statements come from with their source."""
     e = f"<{iri}>"
     labels = f"VALUES ?lp {{ {_LABELS} }}"
     return f"""
@@ -90,6 +91,7 @@ CONSTRUCT {{
   UNION {{ {e} ?p1 ?b . FILTER(isBlank(?b)) ?b ?p2 ?s . FILTER(isBlank(?s)) ?s ?p ?o }}
   UNION {{ {e} ?p1 ?x . FILTER(isIRI(?x)) {labels} ?x ?lp ?label }}
   UNION {{ ?s ?p {e} . BIND({e} AS ?o) }}
+  UNION {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{iri}#")) }}
   UNION {{ ?x ?p1 {e} . {labels} ?x ?lp ?label }}
   UNION {{ {e} ?x ?o1 . {labels} ?x ?lp ?label }}
   UNION {{ ?s1 ?x {e} . {labels} ?x ?lp ?label }}
