@@ -22,6 +22,7 @@ from graph_service.sparql_safety import refuse_remote_fetches
 from graph_service.store import Store
 from graph_service.validation import (
     NotConforming,
+    changed_nodes,
     quads_to_live_graph,
     store_snapshot,
     validate_against,
@@ -62,7 +63,10 @@ def guarded_write(
                 raise Forbidden(
                     "Submissions and their provenance change only through /submissions. / "
                     "Innsendinger og deres proveniens endres bare gjennom /submissions.")
-            outcome = validate_against(settings, snapshot, quads_to_live_graph(settings, after))
+            live = quads_to_live_graph(settings, after)
+            before_live = snapshot.live_graph(settings)
+            changed = changed_nodes(set(live) ^ set(before_live))
+            outcome = validate_against(settings, snapshot, live, changed)
             if not outcome.conforms:
                 raise NotConforming(outcome)
         return apply()

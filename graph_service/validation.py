@@ -9,6 +9,7 @@ import hashlib
 import json
 import threading
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,7 @@ class ValidationResult:
     source_shape: str
     constraint: str
     messages: dict[str, str] = field(default_factory=dict)
+    source_constraint: str | None = None  # the named SPARQL constraint, when there is one
     node: Node | None = field(default=None, repr=False, compare=False)  # in the report graph
 
     @property
@@ -55,6 +57,7 @@ class ValidationResult:
             "value": self.value,
             "source_shape": self.source_shape,
             "constraint": self.constraint,
+            "source_constraint": self.source_constraint,
             "message": self.message(lang),
             "messages": self.messages,
         }
@@ -158,8 +161,11 @@ def content_snapshot(settings: Settings) -> StoreSnapshot:
     return StoreSnapshot("files", quads)
 
 
-def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationOutcome:
-    """Run pySHACL (no inference, no remote imports) and read its report back as results."""
+def validate_graph(
+    data: rdflib.Graph, shapes: rdflib.Graph, focus: list[rdflib.URIRef] | None = None
+) -> ValidationOutcome:
+    """Run pySHACL (no inference, no remote imports) and read its report back as results;
+    with `focus`, only those nodes are checked (against the shapes that target them)."""
     _, report, _ = pyshacl.validate(
         data,
         shacl_graph=shapes,
@@ -167,6 +173,7 @@ def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationOutcom
         allow_warnings=True,
         do_owl_imports=False,
         advanced=True,
+        focus_nodes=focus or None,
     )
     assert isinstance(report, rdflib.Graph)
     nodes = report.subjects(RDF.type, SH.ValidationResult)
@@ -197,6 +204,7 @@ def _read_result(report: rdflib.Graph, node: rdflib.term.Node) -> ValidationResu
         value=one(SH.value),
         source_shape=one(SH.sourceShape) or "",
         constraint=one(SH.sourceConstraintComponent) or "",
+        source_constraint=one(SH.sourceConstraint),
         messages=messages,
     )
 
@@ -217,12 +225,14 @@ def validate_files(
     data = rdflib.Graph()
     for triple in snapshot.live_graph(settings):
         data.add(triple)
+    added = rdflib.Graph()
     for path in files:
         suffix = ".jsonld" if path.suffix == ".json" else path.suffix
         media_type = SUFFIX_TYPES.get(suffix) or {".nq": "application/n-quads"}.get(suffix)
         fmt = rdf_format_for(media_type or "text/turtle")
-        quads_to_graph(parse_quads(path.read_bytes(), fmt, source=str(path)), data)
-    return validate_against(settings, snapshot, data)
+        quads_to_graph(parse_quads(path.read_bytes(), fmt, source=str(path)), added)
+    data += added
+    return validate_against(settings, snapshot, data, changed_nodes(added))
 
 
 class NotConforming(Unprocessable):
@@ -303,12 +313,49 @@ def parse_submission(data: bytes, content_type: str | None) -> list[ox.Quad]:
     return parse_quads(data, rdf_format_for(content_type))
 
 
+def changed_nodes(triples: Iterable[tuple[Node, Node, Node]]) -> set[Node]:
+    """The subjects and non-literal objects of added or removed triples."""
+    nodes: set[Node] = set()
+    for s, _, o in triples:
+        nodes.add(s)
+        if not isinstance(o, rdflib.Literal):
+            nodes.add(o)
+    return nodes
+
+
+def focus_nodes(graphs: list[rdflib.Graph], seeds: set[Node]) -> list[rdflib.URIRef] | None:
+    """The nodes a change can affect: the changed ones, what links to or from them, and what
+    shares a literal value with them (cross-entity rules such as "one number per session").
+    None (check everything) when a changed subject is a blank node, which pySHACL cannot
+    take as a focus node."""
+    if any(isinstance(node, rdflib.BNode) for node in seeds):
+        return None
+    found: set[Node] = set(seeds)
+    for graph in graphs:
+        for node in seeds:
+            found.update(graph.subjects(None, node))
+            for p, o in graph.predicate_objects(node):
+                found.add(o)
+                if isinstance(o, rdflib.Literal):
+                    found.update(graph.subjects(p, o))
+    return sorted(n for n in found if isinstance(n, rdflib.URIRef))
+
+
 def validate_against(
-    settings: Settings, snapshot: StoreSnapshot, after: rdflib.Graph
+    settings: Settings, snapshot: StoreSnapshot, after: rdflib.Graph, seeds: set[Node]
 ) -> ValidationOutcome:
-    """Validate the graph as it would be; report only what the store did not already have."""
-    outcome = validate_graph(after, load_shapes(settings))
-    baseline = snapshot.baseline(settings)
+    """Validate the graph as it would be around what changed (`seeds`); report only the
+    problems the store did not already have."""
+    shapes = load_shapes(settings)
+    before = snapshot.live_graph(settings)
+    focus = focus_nodes([before, after], seeds)
+    if focus is None:
+        outcome, baseline = validate_graph(after, shapes), snapshot.baseline(settings)
+    elif not focus:
+        return validate_graph(rdflib.Graph(), shapes)
+    else:
+        outcome = validate_graph(after, shapes, focus)
+        baseline = frozenset(r.key for r in validate_graph(before, shapes, focus).results)
     return outcome.restricted([r for r in outcome.results if r.key not in baseline])
 
 
@@ -322,8 +369,9 @@ def validate_submission(
     combined = rdflib.Graph()
     for triple in snapshot.live_graph(settings):
         combined.add(triple)
-    quads_to_graph(quads, combined)
-    return validate_against(settings, snapshot, combined)
+    added = quads_to_graph(quads)
+    combined += added
+    return validate_against(settings, snapshot, combined, changed_nodes(added))
 
 
 def content_hash(quads: list[ox.Quad]) -> str:

@@ -66,7 +66,11 @@ async def read_submission(request: Request) -> Submission:
     content_type = base_media_type(request.headers.get("content-type"))
     if content_type not in FORM_TYPES:
         return Submission(await request.body(), content_type)
-    form = await request.form()
+    async with request.form() as form:
+        return await _read_form(form)
+
+
+async def _read_form(form: Any) -> Submission:
     chosen = form.get("format")
     chosen = resolve_media_type(chosen) if isinstance(chosen, str) and chosen.strip() else ""
     upload, text = form.get("file"), form.get("data")
