@@ -107,7 +107,8 @@ class CachingMiddleware:
             if not is_write(asked, path):
                 await _preflight(send)
                 return
-        cors = not is_write(method, path)
+        asked = headers.get("access-control-request-method", method).upper()
+        cors = not is_write(method, path) and not is_write(asked, path)
         validators: list[tuple[bytes, bytes]] = []
         state = _state(scope) if method in READ_METHODS and not path.startswith("/static") else None
         if state is not None:
