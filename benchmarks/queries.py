@@ -26,7 +26,7 @@ class BenchQuery:
     does: str
     sparql: str
     accept: str
-    in_load_mix: bool = True
+    load_mix: str = ""  # "lookups" or "analytics": the throughput mix it belongs to
 
 
 def query_mix(series: int) -> list[BenchQuery]:
@@ -36,7 +36,7 @@ def query_mix(series: int) -> list[BenchQuery]:
     json_type, csv_type = "application/sparql-results+json", "text/csv"
     return [
         BenchQuery("point_lookup", "one project's description (all its triples)",
-                   f"SELECT ?p ?o WHERE {{ <{project}> ?p ?o }}", json_type),
+                   f"SELECT ?p ?o WHERE {{ <{project}> ?p ?o }}", json_type, "lookups"),
         BenchQuery("per_principle", "projects, municipalities, people per principle (GROUP BY)",
                    PREFIXES + """SELECT ?principle ?label (COUNT(DISTINCT ?project) AS ?projects)
   (COUNT(DISTINCT ?place) AS ?municipalities) (COUNT(DISTINCT ?member) AS ?people)
@@ -44,12 +44,12 @@ WHERE {
   ?principle skos:prefLabel ?label FILTER(lang(?label) = "en")
   ?project a schema:Project ; dct:subject ?principle ; schema:location ?place ;
     schema:member ?member .
-} GROUP BY ?principle ?label ORDER BY DESC(?projects)""", json_type),
+} GROUP BY ?principle ?label ORDER BY DESC(?projects)""", json_type, "analytics"),
         BenchQuery("text_search", f'FILTER CONTAINS "{SEARCH_WORD}" over nb descriptions',
                    PREFIXES + f"""SELECT ?project ?name WHERE {{
   ?project a schema:Project ; schema:name ?name ; schema:description ?d .
   FILTER(lang(?d) = "nb" && CONTAINS(LCASE(?d), "{SEARCH_WORD}"))
-}} ORDER BY ?name""", json_type),
+}} ORDER BY ?name""", json_type, "analytics"),
         BenchQuery("four_hops", "people in one county's municipalities on one principle",
                    PREFIXES + f"""SELECT DISTINCT ?person ?name ?title WHERE {{
   ?session dct:subject <{entity("principle", "prioriter-klima-og-miljo")}> ;
@@ -59,7 +59,7 @@ WHERE {
   ?place schema:containedInPlace <{entity("county", "fylke-00")}> .
   ?person schema:name ?name .
   FILTER(lang(?title) = "en")
-}} ORDER BY ?name""", json_type),
+}} ORDER BY ?name""", json_type, "analytics"),
         BenchQuery("construct", "one municipality's projects, members and names as Turtle",
                    PREFIXES + f"""CONSTRUCT {{
   ?project schema:name ?name ; dct:subject ?principle ; schema:member ?person .
@@ -68,13 +68,13 @@ WHERE {
   ?project schema:location <{place}> ; schema:name ?name ; dct:subject ?principle ;
     schema:member ?person .
   ?person schema:name ?personName .
-}}""", "text/turtle"),
+}}""", "text/turtle", "lookups"),
         BenchQuery("ask", "is there a project on a principle in a municipality",
                    PREFIXES + f"""ASK {{ ?project a schema:Project ; schema:location <{place}> ;
-  dct:subject <{entity("principle", "tenk-helhetlig")}> }}""", json_type),
+  dct:subject <{entity("principle", "tenk-helhetlig")}> }}""", json_type, "lookups"),
         BenchQuery("large_csv", "the whole projects graph as CSV (streamed)",
                    f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph('projects')}> {{ ?s ?p ?o }} }}",
-                   csv_type, in_load_mix=False),
+                   csv_type),
     ]
 
 
