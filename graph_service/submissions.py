@@ -323,10 +323,10 @@ def list_all(request: Request, settings: SettingsDep, store: StoreDep) -> Respon
     return JSONResponse(body, headers={"Link": link_header})
 
 
-@router.get("/submissions/{submission_id}")
-def read_one(submission_id: str, request: Request, settings: SettingsDep,
-             store: StoreDep) -> Response:
+@router.get("/submissions/{id}")
+def read_one(id: str, request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     """One submission with its provenance: JSON, HTML, or RDF (TriG keeps the two graphs)."""
+    submission_id = id
     media_type = negotiate(request.headers.get("accept"), RECORD_TYPES)
     record = read_record(store, settings, submission_id)
     quads = record_quads(store, settings, submission_id)
@@ -343,9 +343,8 @@ def read_one(submission_id: str, request: Request, settings: SettingsDep,
     return Response(_serialise(quads, media_type), media_type=media_type)
 
 
-@router.delete("/submissions/{submission_id}", status_code=204)
-def withdraw_one(submission_id: str, settings: SettingsDep, store: StoreDep,
-                 who: Writer) -> Response:
+@router.delete("/submissions/{id}", status_code=204)
+def withdraw_one(id: str, settings: SettingsDep, store: StoreDep, who: Writer) -> Response:
     """Withdraw a submission (token): its data leaves the graph, the record stays."""
-    withdraw(settings, store, submission_id, who)
+    withdraw(settings, store, id, who)
     return Response(status_code=204)
