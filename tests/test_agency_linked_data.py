@@ -203,8 +203,10 @@ def test_agency_gets_ontology_and_shapes_as_rdf(
 
 @pytest.mark.parametrize(("lang", "heading"), [("nb", "Klasser"), ("en", "Classes")])
 def test_agency_reads_ontology_documentation(reader: TestClient, lang: str, heading: str) -> None:
-    response = reader.get(f"/ontology?lang={lang}", headers={"Accept": "text/html"})
+    # Accept-Language, not ?lang=: that would leave a cookie on the shared reader client.
+    headers = {"Accept": "text/html", "Accept-Language": lang}
+    response = reader.get("/ontology", headers=headers)
     assert response.status_code == 200 and heading in response.text
     assert 'id="version-info"' in response.text
-    shapes = reader.get(f"/shapes?lang={lang}", headers={"Accept": "text/html"})
+    shapes = reader.get("/shapes", headers=headers)
     assert shapes.status_code == 200 and 'class="target"' in shapes.text
