@@ -306,7 +306,7 @@ def test_sessions_as_the_source_lists_them() -> None:
         assert lit(g, s, SCHEMA.name, "en")
         assert (s, SCHEMA.superEvent, SERIES) in g
         assert list(g.objects(s, DCTERMS.subject)) == [principle(n)]
-        assert g.value(s, KG.sessionNumber).datatype == XSD.positiveInteger
+        assert g.value(s, KG.sessionNumber).datatype == XSD.integer
         statuses[n] = g.value(s, KG.sessionStatus)
         if n in SCHEDULED:
             day = SCHEDULED[n]
