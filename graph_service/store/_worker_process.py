@@ -82,10 +82,14 @@ def _first_rows(solutions: Any, limit: int) -> Any:
 def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
     import pyoxigraph as ox
 
+    # The protocol's dataset wins; with only named graphs the default graph is empty; with
+    # none, FROM in the query decides; with no FROM either, the union of all graphs.
     kwargs: dict[str, Any] = {}
     if job["default_graph_uris"]:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in job["default_graph_uris"]]
-    else:
+    elif job["named_graph_uris"]:
+        kwargs["default_graph"] = []
+    elif job["union_default_graph"]:
         kwargs["use_default_graph_as_union"] = True
     if job["named_graph_uris"]:
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in job["named_graph_uris"]]

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from graph_service.errors import BadRequest
 from graph_service.media import DATASET_TYPES, GRAPH_TYPES
 from graph_service.sparql_errors import syntax_error_from
+from graph_service.sparql_text import declares_dataset
 from graph_service.store import DEFAULT_GRAPH, QueryRequest, QueryResult
 from graph_service.store._workers import WorkerPool
 
@@ -60,6 +61,7 @@ class EmbeddedStore:
             "graph_type": request.graph_type,
             "default_graph_uris": list(request.default_graph_uris),
             "named_graph_uris": list(request.named_graph_uris),
+            "union_default_graph": not declares_dataset(request.query),
             "row_limit": request.row_limit,
         }
         form, media_type, chunks = self._pool.run(
@@ -69,8 +71,9 @@ class EmbeddedStore:
 
     def export(self, media_type: str, graph: str | None = None) -> bytes:
         out = io.BytesIO()
-        if graph is None and media_type in ("application/trig", "application/n-quads"):
-            self._store.dump(out, DATASET_TYPES[media_type])
+        dataset_format = DATASET_TYPES.get(media_type)
+        if graph is None and dataset_format is not None and dataset_format.supports_datasets:
+            self._store.dump(out, dataset_format)  # TriG, N-Quads, JSON-LD keep the graphs
         elif graph is None:
             # Formats without named graphs get the union of all graphs (like the SPARQL default).
             triples = self._store.query(
@@ -105,7 +108,7 @@ class EmbeddedStore:
             self._store.update(sparql)
         except SyntaxError as exc:
             raise syntax_error_from(str(exc)) from exc
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RuntimeError) as exc:  # e.g. DROP of a missing graph
             raise BadRequest(f"The update could not be applied: {exc}") from exc
         finally:
             self._changed()

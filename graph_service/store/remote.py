@@ -27,6 +27,7 @@ from graph_service.errors import (
 )
 from graph_service.media import DATASET_TYPES, GRAPH_TYPES, RESULTS_TYPES
 from graph_service.sparql_errors import syntax_error_from
+from graph_service.sparql_text import declares_dataset
 from graph_service.store import DEFAULT_GRAPH, QueryForm, QueryRequest, QueryResult
 
 if TYPE_CHECKING:
@@ -203,16 +204,19 @@ class RemoteStore:
             self._changed()
 
     def _dataset_params(
-        self, default_graphs: tuple[str, ...] = (), named_graphs: tuple[str, ...] = ()
+        self,
+        default_graphs: tuple[str, ...] = (),
+        named_graphs: tuple[str, ...] = (),
+        query: str = "",
     ) -> list[tuple[str, str]]:
-        """The protocol's dataset; with none given, the union of the graphs is the default."""
-        if not default_graphs and named_graphs:
-            # Oxigraph refuses a union default graph next to named-graph-uri: name the graphs.
-            default_graphs = tuple(self.named_graphs())
+        """The protocol's dataset wins (only named graphs: an empty default graph, as the
+        protocol says); with none, the query's FROM decides; with neither, the union."""
         if default_graphs or named_graphs:
             return [("default-graph-uri", g) for g in default_graphs] + [
                 ("named-graph-uri", g) for g in named_graphs
             ]
+        if query and declares_dataset(query):
+            return []
         return [(self.union_parameter, "")] if self.union_parameter else []
 
     def _select_values(self, query: str, *, union: bool = True) -> list[dict[str, str]]:
@@ -252,7 +256,9 @@ class RemoteStore:
         http_request = self._client.build_request(
             "POST",
             self.query_url,
-            params=self._dataset_params(request.default_graph_uris, request.named_graph_uris),
+            params=self._dataset_params(
+                request.default_graph_uris, request.named_graph_uris, request.query
+            ),
             content=request.query.encode(),
             headers={"Content-Type": "application/sparql-query", "Accept": accept or "*/*"},
         )
@@ -302,7 +308,8 @@ class RemoteStore:
                 return ox.serialize([], format=GRAPH_TYPES[media_type]) or b""
             self._check(response, what="graph export")
             return response.content
-        if media_type in ("application/trig", "application/n-quads"):
+        dataset_format = DATASET_TYPES.get(media_type)
+        if dataset_format is not None and dataset_format.supports_datasets:  # graphs kept
             return self._export_dataset(media_type)
         result = self.query(
             QueryRequest(
