@@ -28,7 +28,8 @@ def run(
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTBY_")}
-    env.update(SMARTBY_DATA_DIR=str(data_dir), SMARTBY_CONTENT_DIR=str(ROOT), **extra)
+    env.update({"SMARTBY_DATA_DIR": str(data_dir), "SMARTBY_CONTENT_DIR": str(ROOT)})
+    env.update(extra)
     return env
 
 
@@ -74,7 +75,7 @@ def test_a_broken_content_file_names_its_line_and_exits_2(tmp_path: Path) -> Non
     content = tmp_path / "content"
     for folder in ("ontology", "data"):
         shutil.copytree(ROOT / folder, content / folder)
-    (content / "data" / "broken.ttl").write_text("@prefix s: <https://schema.org/> .\n\ns:a s:b\n")
+    (content / "data" / "broken.ttl").write_text("@prefix s: <https://schema.org/> .\n\ns:a s:b .\n")
     result = run(["load"], cli_env(tmp_path / "var", SMARTBY_CONTENT_DIR=str(content)))
     assert result.returncode == 2
     assert "broken.ttl" in result.stderr
@@ -166,4 +167,4 @@ def test_serve_on_a_fresh_data_dir_answers_sparql_json(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/health", timeout=5).json()["quads"] > 0
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.communicate(timeout=20)  # also closes the output pipe

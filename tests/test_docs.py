@@ -55,12 +55,24 @@ def test_every_cli_command_is_documented_and_has_help(command: str) -> None:
     assert "Usage:" in result.output
 
 
+def _flat_routes(routes: list[object], prefix: str = "") -> list[tuple[str, set[str]]]:
+    """Routes with their methods; included routers (FastAPI ≥ 0.16x) are opened up."""
+    flat: list[tuple[str, set[str]]] = []
+    for route in routes:
+        router = getattr(route, "original_router", None)
+        if router is not None:
+            context = getattr(route, "include_context", None)
+            flat += _flat_routes(router.routes, prefix + getattr(context, "prefix", ""))
+        elif hasattr(route, "path"):
+            flat.append((prefix + route.path, set(getattr(route, "methods", None) or {"GET"})))
+    return flat
+
+
 def _route_methods() -> dict[str, set[str]]:
     app = create_app(Settings())
     found: dict[str, set[str]] = {}
-    for route in app.routes:
-        path = getattr(route, "path", "")
-        found.setdefault(path, set()).update(getattr(route, "methods", None) or {"GET"})
+    for path, methods in _flat_routes(list(app.routes)):
+        found.setdefault(path, set()).update(methods)
     # Path converters are spelled differently in routes ({slug:path}); compare by shape.
     return {re.sub(r"\{(\w+):\w+\}", r"{\1}", p): m for p, m in found.items()}
 
