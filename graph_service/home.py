@@ -25,13 +25,12 @@ COUNTED = ("series", "session", "principle", "project", "person", "organisation"
 
 
 def kind_counts(store: Store, settings: Settings) -> dict[str, int]:
-    """Entities per kind (the IRI path segment after /id/)."""
+    """Entities per kind (the IRI path segment after /id/); `#` parts belong to their entity."""
     rows = select(store, settings, f"""
 SELECT DISTINCT ?s WHERE {{
   ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{settings.id_base}")) }}""")
-    counts: Counter[str] = Counter()
-    for row in rows:
-        counts[row["s"]["value"][len(settings.id_base):].split("/", 1)[0]] += 1
+    entities = {row["s"]["value"].split("#", 1)[0] for row in rows}
+    counts = Counter(iri[len(settings.id_base):].split("/", 1)[0] for iri in entities)
     return dict(counts)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pyoxigraph as ox
 import pytest
@@ -210,3 +211,12 @@ def test_agency_reads_ontology_documentation(reader: TestClient, lang: str, head
     assert 'id="version-info"' in response.text
     shapes = reader.get("/shapes", headers=headers)
     assert shapes.status_code == 200 and 'class="target"' in shapes.text
+
+
+def test_home_counts_each_kind_as_the_source_does(reader: TestClient) -> None:
+    """Hash IRIs (a municipality's number history) are parts of their entity, not entities."""
+    page = reader.get("/", headers={"Accept": "text/html", "Accept-Language": "en"}).text
+    counts = dict(re.findall(r'data-kind="([a-z]+)"><strong>(\d+)</strong>', page))
+    expected = {"series": 1, "session": 8, "principle": 8, "project": 8, "person": 16,
+                "municipality": 7}
+    assert {k: int(v) for k, v in counts.items() if k in expected} == expected

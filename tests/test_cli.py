@@ -75,7 +75,8 @@ def test_a_broken_content_file_names_its_line_and_exits_2(tmp_path: Path) -> Non
     content = tmp_path / "content"
     for folder in ("ontology", "data"):
         shutil.copytree(ROOT / folder, content / folder)
-    (content / "data" / "broken.ttl").write_text("@prefix s: <https://schema.org/> .\n\ns:a s:b .\n")
+    broken = "@prefix s: <https://schema.org/> .\n\ns:a s:b .\n"  # no object on line 3
+    (content / "data" / "broken.ttl").write_text(broken)
     result = run(["load"], cli_env(tmp_path / "var", SMARTBY_CONTENT_DIR=str(content)))
     assert result.returncode == 2
     assert "broken.ttl" in result.stderr
