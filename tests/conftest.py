@@ -110,6 +110,14 @@ def reader(reader_settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(autouse=True)
+def _reader_forgets_cookies(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A `?lang=` cookie set by one test must not switch the next test's language."""
+    yield
+    if "reader" in request.fixturenames:
+        request.getfixturevalue("reader").cookies.clear()
+
+
 class OxigraphServers:
     """One Oxigraph server per role, each over its own directory, stopped at the end."""
 
