@@ -304,7 +304,8 @@ def dump_response(request: Request, store: Store, media_type: str) -> Response:
 router = APIRouter(tags=["dataset"])
 
 
-@router.api_route("/dataset", methods=["GET", "HEAD"])
+@router.get("/dataset")
+@router.head("/dataset", include_in_schema=False)
 async def get_dataset(request: Request, store: StoreDep) -> Response:
     """The whole dataset: TriG (default), N-Quads, JSON-LD or Turtle (union) by `Accept`."""
     media_type = negotiate(request.headers.get("accept"), list(DATASET_TYPES))
@@ -313,7 +314,8 @@ async def get_dataset(request: Request, store: StoreDep) -> Response:
     return response
 
 
-@router.api_route("/dataset.{suffix}", methods=["GET", "HEAD"])
+@router.get("/dataset.{suffix}")
+@router.head("/dataset.{suffix}", include_in_schema=False)
 async def get_dataset_file(suffix: str, request: Request, store: StoreDep) -> Response:
     """One dump by file suffix: `.trig`, `.nq`, `.jsonld`, `.ttl`."""
     if suffix not in DUMPS:
@@ -321,14 +323,16 @@ async def get_dataset_file(suffix: str, request: Request, store: StoreDep) -> Re
     return await run_in_threadpool(dump_response, request, store, DUMPS[suffix][0])
 
 
-@router.api_route("/.well-known/void", methods=["GET", "HEAD"])
+@router.get("/.well-known/void")
+@router.head("/.well-known/void", include_in_schema=False)
 async def get_void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """VoID description: figures, partitions, linksets, endpoint, dumps, example resources."""
     graph = await run_in_threadpool(cached_void, store, settings, service_base(request))
     return description_response(request, graph, settings, ("VoID-beskrivelse", "VoID description"))
 
 
-@router.api_route("/catalog", methods=["GET", "HEAD"])
+@router.get("/catalog")
+@router.head("/catalog", include_in_schema=False)
 async def get_catalog(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """DCAT-AP-NO catalogue of the dataset, its distributions and its SPARQL service."""
     graph = await run_in_threadpool(catalog_graph, store, settings, service_base(request))

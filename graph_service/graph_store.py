@@ -102,7 +102,8 @@ def _location(graph: str) -> str:
 router = APIRouter(tags=["graph store"])
 
 
-@router.api_route("/store", methods=["GET", "HEAD"])
+@router.get("/store")
+@router.head("/store", include_in_schema=False)
 def read_graph(request: Request, store: StoreDep) -> Response:
     """A graph (`?graph=IRI` or `?default`) in the negotiated RDF syntax; 404 if unknown."""
     graph = _required(target_graph(request))

@@ -230,7 +230,8 @@ def _cookies(page: Response) -> dict[str, str]:
 router = APIRouter(tags=["linked data"])
 
 
-@router.api_route("/id/{kind}/{slug}", methods=["GET", "HEAD"])
+@router.get("/id/{kind}/{slug}")
+@router.head("/id/{kind}/{slug}", include_in_schema=False)
 async def get_entity(
     kind: str, slug: str, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:
@@ -277,13 +278,15 @@ def vocabulary_response(request: Request, store: Store, settings: Settings, whic
     return rdf_response(request, body, media_type, headers)
 
 
-@router.api_route("/ontology", methods=["GET", "HEAD"])
+@router.get("/ontology")
+@router.head("/ontology", include_in_schema=False)
 async def get_ontology(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """The vocabulary and the principles: HTML documentation, or RDF by `Accept`."""
     return await run_in_threadpool(vocabulary_response, request, store, settings, "ontology")
 
 
-@router.api_route("/shapes", methods=["GET", "HEAD"])
+@router.get("/shapes")
+@router.head("/shapes", include_in_schema=False)
 async def get_shapes(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """The SHACL shapes: HTML documentation (what constrains what), or RDF by `Accept`."""
     return await run_in_threadpool(vocabulary_response, request, store, settings, "shapes")

@@ -262,7 +262,6 @@ def test_catalogue_as_html(reader) -> None:
 
 
 # Other routers' GET+POST routes share operation ids; FastAPI warns, the schema is still whole.
-@pytest.mark.filterwarnings("ignore:Duplicate Operation ID:UserWarning")
 def test_openapi_lists_each_query_with_its_parameters(reader) -> None:
     paths = reader.get("/openapi.json").json()["paths"]
     for path in QUERIES.glob("*.rq"):
