@@ -80,6 +80,27 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def graph_iri_term(graph: str) -> str:
+    """`<iri>` for a SPARQL text, after checking it is an IRI (nothing can break out)."""
+    import pyoxigraph as ox
+
+    ox.NamedNode(graph)  # raises ValueError on anything that is not an IRI
+    return f"<{graph}>"
+
+
+def replace_graphs_update(graphs: Mapping[str, bytes]) -> str:
+    """One SPARQL update that replaces each graph by its N-Triples (one transaction)."""
+    parts = []
+    for graph, ntriples in graphs.items():
+        target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
+        parts.append(f"DROP SILENT {target}")
+        if ntriples.strip():
+            body = ntriples.decode("utf-8")
+            inner = body if graph == DEFAULT_GRAPH else f"{target} {{\n{body}\n}}"
+            parts.append(f"INSERT DATA {{\n{inner}\n}}")
+    return " ;\n".join(parts)
+
+
 def open_store(settings: Settings) -> Store:
     """The backend named by the settings: remote when SMARTBY_STORE is set, else embedded."""
     if settings.store:

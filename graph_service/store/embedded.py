@@ -17,7 +17,13 @@ from graph_service.errors import BadRequest
 from graph_service.media import DATASET_TYPES, GRAPH_TYPES
 from graph_service.sparql_errors import syntax_error_from
 from graph_service.sparql_text import declares_dataset
-from graph_service.store import DEFAULT_GRAPH, QueryRequest, QueryResult
+from graph_service.store import (
+    DEFAULT_GRAPH,
+    QueryRequest,
+    QueryResult,
+    graph_iri_term,
+    replace_graphs_update,
+)
 from graph_service.store._workers import WorkerPool
 
 
@@ -114,16 +120,8 @@ class EmbeddedStore:
             self._changed()
 
     def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
-        parts = []
-        for graph, ntriples in graphs.items():
-            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH <{graph}>"
-            parts.append(f"DROP SILENT {target}")
-            if ntriples.strip():
-                body = ntriples.decode("utf-8")
-                inner = body if graph == DEFAULT_GRAPH else f"GRAPH <{graph}> {{\n{body}\n}}"
-                parts.append(f"INSERT DATA {{\n{inner}\n}}")
-        if parts:
-            self.update(" ;\n".join(parts))
+        if graphs:
+            self.update(replace_graphs_update(graphs))
 
     def add_to_graph(self, graph: str, ntriples: bytes) -> None:
         target = None if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
@@ -142,7 +140,7 @@ class EmbeddedStore:
             return True
         if not self.has_graph(graph):
             return False
-        self.update(f"DROP GRAPH <{graph}>")
+        self.update(f"DROP GRAPH {graph_iri_term(graph)}")
         return True
 
     def bulk_load(self, path: Path, media_type: str, graph: str | None = None) -> None:

@@ -28,7 +28,14 @@ from graph_service.errors import (
 from graph_service.media import DATASET_TYPES, GRAPH_TYPES, RESULTS_TYPES
 from graph_service.sparql_errors import syntax_error_from
 from graph_service.sparql_text import declares_dataset
-from graph_service.store import DEFAULT_GRAPH, QueryForm, QueryRequest, QueryResult
+from graph_service.store import (
+    DEFAULT_GRAPH,
+    QueryForm,
+    QueryRequest,
+    QueryResult,
+    graph_iri_term,
+    replace_graphs_update,
+)
 
 if TYPE_CHECKING:
     from graph_service.settings import Settings
@@ -71,11 +78,6 @@ def derive_endpoints(settings: Settings) -> tuple[str, str, str]:
 
 def _graph_params(graph: str) -> dict[str, str]:
     return {"default": ""} if graph == DEFAULT_GRAPH else {"graph": graph}
-
-
-def _iri(value: str) -> str:
-    ox.NamedNode(value)  # raises ValueError on anything that is not an IRI
-    return f"<{value}>"
 
 
 class RemoteStore:
@@ -350,7 +352,7 @@ class RemoteStore:
         response = self._read(
             "POST",
             self.query_url,
-            content=f"ASK {{ GRAPH {_iri(graph)} {{}} }}".encode(),
+            content=f"ASK {{ GRAPH {graph_iri_term(graph)} {{}} }}".encode(),
             headers={
                 "Content-Type": "application/sparql-query",
                 "Accept": "application/sparql-results+json",
@@ -398,15 +400,7 @@ class RemoteStore:
         if not self.atomic_updates:
             self._replace_by_staging(graphs)
             return
-        parts = []
-        for graph, ntriples in graphs.items():
-            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {_iri(graph)}"
-            parts.append(f"DROP SILENT {target}")
-            if ntriples.strip():
-                body = ntriples.decode("utf-8")
-                inner = body if graph == DEFAULT_GRAPH else f"GRAPH {_iri(graph)} {{\n{body}\n}}"
-                parts.append(f"INSERT DATA {{\n{inner}\n}}")
-        self.update(" ;\n".join(parts))
+        self.update(replace_graphs_update(graphs))
 
     def _replace_by_staging(self, graphs: Mapping[str, bytes]) -> None:
         """Fill private staging graphs first; then each graph changes by one MOVE operation."""
@@ -422,7 +416,7 @@ class RemoteStore:
                 self._drop_quietly(staging)
             raise
         for graph in graphs:
-            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {_iri(graph)}"
+            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
             if graph in staged:
                 self.update(f"MOVE SILENT GRAPH <{staged[graph]}> TO {target}")
             else:
@@ -444,7 +438,7 @@ class RemoteStore:
 
     def add_to_graph(self, graph: str, ntriples: bytes) -> None:
         if graph != DEFAULT_GRAPH:
-            _iri(graph)
+            graph_iri_term(graph)
         self._post_graph(graph, ntriples)
 
     def drop_graph(self, graph: str) -> bool:
