@@ -116,20 +116,27 @@ def read_graph(request: Request, store: StoreDep) -> Response:
     return Response(body, media_type=media_type)
 
 
+async def _write(
+    request: Request, settings: Settings, store: Store, graph: str, *, replace: bool,
+    admin: bool,
+) -> Response:
+    body = await request.body()
+    try:
+        created = await run_in_threadpool(
+            write_graph, settings, store, graph, body, request.headers.get("content-type"),
+            replace=replace, admin=admin)
+    except NotConforming as exc:
+        return not_conforming_response(request, settings, exc)
+    return Response(status_code=201 if created else 204,
+                    headers={"Location": _location(graph)} if created else None)
+
+
 @router.put("/store")
 async def put_graph(request: Request, settings: SettingsDep, store: StoreDep, writer: Writer,
                     admin: Admin) -> Response:
     """Replace a graph (token): 201 when new, 204 otherwise; 422 if it would not conform."""
     graph = _required(target_graph(request))
-    body = await request.body()
-    try:
-        created = await run_in_threadpool(
-            write_graph, settings, store, graph, body, request.headers.get("content-type"),
-            replace=True, admin=admin)
-    except NotConforming as exc:
-        return not_conforming_response(request, settings, exc)
-    return Response(status_code=201 if created else 204,
-                    headers={"Location": _location(graph)} if created else None)
+    return await _write(request, settings, store, graph, replace=True, admin=admin)
 
 
 @router.post("/store")
@@ -137,15 +144,7 @@ async def post_graph(request: Request, settings: SettingsDep, store: StoreDep, w
                      admin: Admin) -> Response:
     """Merge RDF into a graph (token); without `graph`, create a new graph (201, Location)."""
     graph = target_graph(request) or f"{settings.graph_base}store/{uuid.uuid4().hex}"
-    body = await request.body()
-    try:
-        created = await run_in_threadpool(
-            write_graph, settings, store, graph, body, request.headers.get("content-type"),
-            replace=False, admin=admin)
-    except NotConforming as exc:
-        return not_conforming_response(request, settings, exc)
-    return Response(status_code=201 if created else 204,
-                    headers={"Location": _location(graph)} if created else None)
+    return await _write(request, settings, store, graph, replace=False, admin=admin)
 
 
 @router.delete("/store", status_code=204)
