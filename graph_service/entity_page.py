@@ -12,17 +12,12 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from graph_service.html import choose_language, render_page
+from graph_service.linked_data import LABEL_PREDICATES
 from graph_service.settings import Settings
 
 SCHEMA = "https://schema.org/"
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")
-LABELS = [
-    rdflib.URIRef(SCHEMA + "name"),
-    rdflib.SKOS.prefLabel,
-    rdflib.RDFS.label,
-    DCT.title,
-    rdflib.FOAF.name,
-]
+LABELS = [rdflib.URIRef(p) for p in LABEL_PREDICATES]  # the names the description fetched
 DESCRIPTIONS = [
     rdflib.URIRef(SCHEMA + "description"),
     rdflib.SKOS.definition,

@@ -44,6 +44,9 @@ LABEL_PREDICATES = [
     "http://www.w3.org/2004/02/skos/core#prefLabel",
     "http://purl.org/dc/terms/title",
     "http://xmlns.com/foaf/0.1/name",
+    # Last resorts for nodes without a name: a participation's position, an identifier's code.
+    "https://schema.org/namedPosition",
+    "http://www.w3.org/2004/02/skos/core#notation",
 ]
 _LABELS = " ".join(f"<{p}>" for p in LABEL_PREDICATES)
 DEFINED_BY = rdflib.RDFS.isDefinedBy
