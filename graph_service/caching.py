@@ -107,7 +107,7 @@ class CachingMiddleware:
             if not is_write(asked, path):
                 await _preflight(send)
                 return
-        asked = headers.get("access-control-request-method", method).upper()
+        asked = (headers.get("access-control-request-method") or method).upper()
         cors = not is_write(method, path) and not is_write(asked, path)
         validators: list[tuple[bytes, bytes]] = []
         state = _state(scope) if method in READ_METHODS and not path.startswith("/static") else None

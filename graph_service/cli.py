@@ -155,10 +155,9 @@ def query(
                 timeout=settings.query_timeout,
             )
         )
-        out = click.get_binary_stream("stdout")
         for chunk in result.chunks:
-            out.write(chunk)
-        out.flush()
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
     except ServiceError as exc:
         _fail(exc.detail)
     finally:
@@ -193,4 +192,4 @@ def export(fmt: str, output: Path | None, data_dir: Path | None, store: str | No
     if output:
         output.write_bytes(body)
     else:
-        click.get_binary_stream("stdout").write(body)
+        sys.stdout.buffer.write(body)

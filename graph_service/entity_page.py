@@ -190,7 +190,7 @@ def incoming(graph: rdflib.Graph, node: rdflib.term.Node, settings: Settings, la
 def sources(graph: rdflib.Graph, node: rdflib.term.Node, settings: Settings, lang: str) -> list:
     """The named graphs the statements come from, each with its title and dct:source."""
     found = []
-    for named in sorted(graph.objects(node, rdflib.RDFS.isDefinedBy)):
+    for named in sorted(graph.objects(node, rdflib.RDFS.isDefinedBy), key=str):
         titles = [o for o in graph.objects(named, DCT.title) if isinstance(o, rdflib.Literal)]
         title = pick_literal(titles, lang)
         found.append({

@@ -46,8 +46,12 @@ class RdfSyntaxError(BadRequest):
 class Unauthorized(ServiceError):
     status, error = 401, "unauthorized"
 
-    def __init__(self, detail: str = "A valid bearer token is required.") -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="smartby"'})
+    def __init__(
+        self, detail: str = "A valid bearer token is required.", *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        challenge = {"WWW-Authenticate": 'Bearer realm="smartby"'}
+        super().__init__(detail, headers={**challenge, **(headers or {})})
 
 
 class NotFound(ServiceError):

@@ -173,7 +173,7 @@ def validate_graph(
         allow_warnings=True,
         do_owl_imports=False,
         advanced=True,
-        focus_nodes=focus or None,
+        focus_nodes=list[str | rdflib.URIRef](focus) if focus else None,
     )
     assert isinstance(report, rdflib.Graph)
     nodes = report.subjects(RDF.type, SH.ValidationResult)

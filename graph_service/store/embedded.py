@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pyoxigraph as ox
 
@@ -19,6 +20,7 @@ from graph_service.sparql_errors import syntax_error_from
 from graph_service.sparql_text import declares_dataset
 from graph_service.store import (
     DEFAULT_GRAPH,
+    QueryForm,
     QueryRequest,
     QueryResult,
     graph_iri_term,
@@ -73,7 +75,7 @@ class EmbeddedStore:
         form, media_type, chunks = self._pool.run(
             job, deadline, lambda: self._release_checkpoint(checkpoint)
         )
-        return QueryResult(form=form, media_type=media_type, chunks=chunks)
+        return QueryResult(form=cast(QueryForm, form), media_type=media_type, chunks=chunks)
 
     def export(self, media_type: str, graph: str | None = None) -> bytes:
         out = io.BytesIO()
@@ -85,6 +87,7 @@ class EmbeddedStore:
             triples = self._store.query(
                 "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True
             )
+            assert isinstance(triples, ox.QueryTriples)
             triples.serialize(out, GRAPH_TYPES[media_type])
         else:
             self._store.dump(out, GRAPH_TYPES[media_type], from_graph=_graph_name(graph))

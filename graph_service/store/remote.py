@@ -258,9 +258,9 @@ class RemoteStore:
         http_request = self._client.build_request(
             "POST",
             self.query_url,
-            params=self._dataset_params(
+            params=tuple(self._dataset_params(  # a tuple: httpx's types want it covariant
                 request.default_graph_uris, request.named_graph_uris, request.query
-            ),
+            )),
             content=request.query.encode(),
             headers={"Content-Type": "application/sparql-query", "Accept": accept or "*/*"},
         )
