@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+import pyoxigraph as ox
 import rdflib
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -129,8 +130,18 @@ class _DescriptionCache:
 _cache = _DescriptionCache()
 
 
+def _not_found(iri: str) -> NotFound:
+    return NotFound(
+        f"Ingen ressurs med IRI {iri} i grafen. / No resource with IRI {iri} in the graph."
+    )
+
+
 def describe_resource(store: Store, settings: Settings, iri: str) -> rdflib.Graph:
     """The entity's description; 404 when the graph does not mention the IRI at all."""
+    try:  # the IRI goes into SPARQL text: only a valid one (no `>`, `"`, spaces …) may
+        ox.NamedNode(iri)
+    except ValueError:
+        raise _not_found(iri) from None
     key = (store.state(), iri)
     graph = _cache.get(key)
     if graph is None:
@@ -138,9 +149,7 @@ def describe_resource(store: Store, settings: Settings, iri: str) -> rdflib.Grap
         _cache.put(key, graph)
     node = rdflib.URIRef(iri)
     if (node, None, None) not in graph and (None, None, node) not in graph:
-        raise NotFound(
-            f"Ingen ressurs med IRI {iri} i grafen. / No resource with IRI {iri} in the graph."
-        )
+        raise _not_found(iri)
     return graph
 
 
