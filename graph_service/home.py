@@ -122,6 +122,7 @@ router = APIRouter(tags=["html"])
 
 
 @router.get("/", response_class=HTMLResponse)
+@router.head("/", include_in_schema=False)
 async def get_home(request: Request, store: StoreDep, settings: SettingsDep) -> HTMLResponse:
     """Home page: what the graph holds, counts, and browsing by principle, session, municipality."""
     lang = choose_language(request)

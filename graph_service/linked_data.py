@@ -254,6 +254,7 @@ async def get_entity(
 
 
 @router.get(jsonld.CONTEXT_PATH, include_in_schema=True)
+@router.head(jsonld.CONTEXT_PATH, include_in_schema=False)
 def get_context(settings: SettingsDep) -> Response:
     """The stable JSON-LD `@context` (short names for the terms the graph uses)."""
     body = json.dumps(jsonld.context_document(settings.base_iri), ensure_ascii=False, indent=2)

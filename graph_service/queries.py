@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 
 from graph_service.deps import SettingsDep, StoreDep
 from graph_service.errors import BadRequest, NotFound
-from graph_service.media import preferred
+from graph_service.media import negotiate
 from graph_service.settings import Settings, default_content_dir
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -346,8 +346,9 @@ def _run_named(name: str, request: Request, store: Any, settings: Settings) -> A
     for key, value in request.query_params.multi_items():
         values.setdefault(key, []).append(value)
     text = bind_parameters(named, values)
+    formats = [v for k, v in request.query_params.multi_items() if k == "format" and v]
     return answer_query(store, settings, text, accept=request.headers.get("accept"),
-                        fmt=request.query_params.get("format"))
+                        fmt=formats[0] if formats else None)  # the first, as on /sparql
 
 
 def _openapi_parameters(named: NamedQuery) -> list[dict[str, Any]]:
@@ -366,12 +367,13 @@ router = APIRouter(tags=["queries"])
 
 
 @router.get("/queries")
+@router.head("/queries", include_in_schema=False)
 def list_queries(request: Request, settings: SettingsDep) -> Response:
     """The catalogue of named queries (JSON, or HTML for browsers)."""
     catalogue = catalogue_for(settings)
     base = _base_url(request)
     items = [q.as_json(base) for q in catalogue.values()]
-    if preferred(request.headers.get("accept"), ["application/json", "text/html"]) == "text/html":
+    if negotiate(request.headers.get("accept"), ["application/json", "text/html"]) == "text/html":
         from graph_service.html import render_page
 
         return render_page(request, "queries.html", {"queries": items})
@@ -394,6 +396,8 @@ def _register_operation(named: NamedQuery) -> None:
         openapi_extra={"parameters": _openapi_parameters(named)},
         response_class=Response,
     )
+    router.add_api_route(f"/queries/{named.name}", run_this, methods=["HEAD"],
+                         include_in_schema=False, response_class=Response)
 
 
 for _named in load_catalogue(default_content_dir() / "queries").values():
@@ -401,6 +405,7 @@ for _named in load_catalogue(default_content_dir() / "queries").values():
 
 
 @router.get("/queries/{name}")
+@router.head("/queries/{name}", include_in_schema=False)
 async def run_named_query(
     name: str, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:

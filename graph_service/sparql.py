@@ -220,7 +220,7 @@ async def _handle(request: Request, store: Store, settings: Settings) -> Respons
     protocol = await read_protocol_request(request)
     accept = request.headers.get("accept")
     if protocol.query is None:
-        if request.method == "GET" and not protocol.format:
+        if request.method != "POST" and not protocol.format:
             choice = preferred(accept, [*GRAPH_TYPES, HTML])
             if choice == HTML:
                 return render_editor(request, settings, None)
@@ -234,7 +234,7 @@ async def _handle(request: Request, store: Store, settings: Settings) -> Respons
         raise BadRequest("Missing the 'query' parameter. / Parameteren 'query' mangler.")
     if not protocol.query.strip():
         raise BadRequest("The query is empty. / Spørringen er tom.")
-    if request.method == "GET" and not protocol.format and browser_wants_page(accept):
+    if request.method != "POST" and not protocol.format and browser_wants_page(accept):
         return render_editor(request, settings, protocol.query)  # a shared link
     return await answer_query(
         store, settings, protocol.query, accept=accept, fmt=protocol.format,
@@ -244,6 +244,7 @@ async def _handle(request: Request, store: Store, settings: Settings) -> Respons
 
 
 @router.get("/sparql")
+@router.head("/sparql", include_in_schema=False)
 async def run_query(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """Run a SPARQL query given as `query=`; without one: the editor or the service description."""
     return await _handle(request, store, settings)
