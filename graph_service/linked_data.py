@@ -19,8 +19,8 @@ from fastapi.responses import Response
 
 from graph_service import jsonld
 from graph_service.deps import SettingsDep, StoreDep
-from graph_service.errors import NotFound
-from graph_service.media import SUFFIX_TYPES, negotiate
+from graph_service.errors import NotAcceptable, NotFound
+from graph_service.media import SUFFIX_TYPES, negotiate, resolve_format
 from graph_service.settings import Settings
 from graph_service.store import QueryRequest, Store
 
@@ -224,7 +224,9 @@ def entity_response(request: Request, store: Store, settings: Settings, path: st
     headers = {
         "Content-Location": base_path + SUFFIX_FOR[media_type],
         "Link": alternate_links(base_path, media_type),
-        "Vary": "Accept-Language" if by_suffix else "Accept, Accept-Language",
+        # JSON-LD by suffix still picks its profile (compacted, expanded, framed) from Accept.
+        "Vary": "Accept-Language" if by_suffix and by_suffix != "application/ld+json"
+        else "Accept, Accept-Language",
     }
     if media_type == "text/html":
         page = render_entity(request, settings, graph, iri, base_path)
@@ -279,8 +281,13 @@ def vocabulary_response(request: Request, store: Store, settings: Settings, whic
     from graph_service.vocabulary_page import ontology_context, shapes_context
 
     asked = request.query_params.get("format")
-    accept = SUFFIX_TYPES.get(f".{asked}") if asked else request.headers.get("accept")
-    media_type = negotiate(accept, VOCABULARY_TYPES)
+    if asked:  # a suffix or a `format=` name as on /sparql; anything else is not offered
+        media_type = SUFFIX_TYPES.get(f".{asked.strip().lower()}") or resolve_format(asked)
+        if media_type not in VOCABULARY_TYPES:
+            raise NotAcceptable(f"Ukjent format «{asked}». / Unknown format «{asked}»; "
+                                f"offered: {', '.join(VOCABULARY_TYPES)}.")
+    else:
+        media_type = negotiate(request.headers.get("accept"), VOCABULARY_TYPES)
     graph = vocabulary_graph(store, settings, which)
     headers = {"Vary": "Accept, Accept-Language"}
     if media_type == "text/html":
