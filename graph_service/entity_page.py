@@ -228,7 +228,10 @@ def schema_org(graph: rdflib.Graph, node: rdflib.URIRef, lang: str) -> Markup:
             continue
         data.setdefault(local_name(key), []).append(item)
     text = json.dumps(data, ensure_ascii=False, indent=1)
-    return Markup(text.replace("</", "<\\/"))
+    # `<!--<script>` in a value would keep the page's own `</script>` from ending the element.
+    for char, escape in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
+        text = text.replace(char, escape)
+    return Markup(text)
 
 
 def render_entity(
