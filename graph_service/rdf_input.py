@@ -1,12 +1,16 @@
 """Safe parsing of RDF that arrives from outside: every syntax, errors with line and column.
 
 Parsing goes through Oxigraph's parsers, which never fetch anything: a JSON-LD remote
-`@context` is refused, and RDF/XML external entities are not resolved.
+`@context` is refused, and RDF/XML external entities are not resolved. Internal XML entities
+are expanded by the parser, so nested ones ("billion laughs") are refused before it runs.
+Every document gets fresh blank nodes, so that two documents never share one.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 import pyoxigraph as ox
 import rdflib
@@ -16,6 +20,9 @@ from graph_service.errors import RdfSyntaxError, UnsupportedMediaType
 from graph_service.media import PARSEABLE_TYPES, base_media_type
 
 _POSITION = re.compile(r"line (\d+)(?: between columns (\d+)| column (\d+))?")
+# Oxigraph reads only `<!ENTITY name "value">` (no parameter entities, no other quoting).
+_ENTITY_DECLARATION = re.compile(rb'<!ENTITY\s+([^\s"%>]+)\s+"([^"]*)"\s*>')
+MAX_ENTITY_EXPANSION = 10 * 1024 * 1024  # bytes the references of a document may add
 
 
 def rdf_format_for(content_type: str | None) -> ox.RdfFormat:
@@ -33,9 +40,12 @@ def rdf_format_for(content_type: str | None) -> ox.RdfFormat:
 def parse_quads(
     data: bytes, fmt: ox.RdfFormat, *, base_iri: str | None = None, source: str = ""
 ) -> list[ox.Quad]:
-    """All quads of a document, or RdfSyntaxError naming where it broke."""
+    """All quads of a document (its blank nodes fresh), or RdfSyntaxError naming where it
+    broke."""
+    if fmt == ox.RdfFormat.RDF_XML:
+        _refuse_entity_expansion(data, source)
     try:
-        return list(ox.parse(data, format=fmt, base_iri=base_iri))
+        return _fresh_blank_nodes(ox.parse(data, format=fmt, base_iri=base_iri))
     except SyntaxError as exc:
         line = getattr(exc, "lineno", None)
         column = getattr(exc, "offset", None)
@@ -50,6 +60,49 @@ def parse_quads(
     except (ValueError, OSError) as exc:
         prefix = f"{source}: " if source else ""
         raise RdfSyntaxError(f"{prefix}{exc}") from exc
+
+
+def _refuse_entity_expansion(data: bytes, source: str) -> None:
+    """Entities that refer to entities, or references that would add more than
+    MAX_ENTITY_EXPANSION bytes, are refused: the parser would expand them in memory."""
+    declared = {name: value for name, value in _ENTITY_DECLARATION.findall(data)}
+    expansion = 0
+    for name, value in declared.items():
+        if any(b"&" + other + b";" in value for other in declared):
+            problem = f"the entity '{name.decode(errors='replace')}' refers to another entity"
+            break
+        expansion += data.count(b"&" + name + b";") * len(value)
+    else:
+        if expansion <= MAX_ENTITY_EXPANSION:
+            return
+        problem = f"its entity references would expand to more than {MAX_ENTITY_EXPANSION} bytes"
+    prefix = f"{source}: " if source else ""
+    raise RdfSyntaxError(
+        f"{prefix}XML entities refused: {problem}. / XML-entiteter avvist: de refererer til "
+        "hverandre eller ville blitt for store.")
+
+
+def _fresh_blank_nodes(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
+    """The quads with each blank node label of the document replaced by a new blank node."""
+    fresh: dict[ox.BlankNode, ox.BlankNode] = {}
+
+    def term(value: Any) -> Any:
+        if isinstance(value, ox.BlankNode):
+            found = fresh.get(value)
+            if found is None:
+                found = fresh[value] = ox.BlankNode()
+            return found
+        if isinstance(value, ox.Triple):
+            return ox.Triple(term(value.subject), value.predicate, term(value.object))
+        return value
+
+    return [
+        ox.Quad(term(q.subject), q.predicate, term(q.object), term(q.graph_name))
+        if isinstance(q.subject, ox.BlankNode | ox.Triple)
+        or isinstance(q.object, ox.BlankNode | ox.Triple)
+        or isinstance(q.graph_name, ox.BlankNode) else q
+        for q in quads
+    ]
 
 
 def to_rdflib(term: object) -> Node:
