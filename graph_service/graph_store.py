@@ -5,8 +5,9 @@ https://www.w3.org/TR/sparql11-http-rdf-update/
 
 from __future__ import annotations
 
+import re
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -18,14 +19,17 @@ from graph_service.errors import BadRequest, NotFound
 from graph_service.media import GRAPH_TYPES, negotiate
 from graph_service.rdf_input import ntriples
 from graph_service.settings import Settings
-from graph_service.store import DEFAULT_GRAPH, Store
+from graph_service.store import DEFAULT_GRAPH, Store, graph_iri_term
 from graph_service.update import guarded_write
 from graph_service.validation import NotConforming, parse_submission
 from graph_service.validation_routes import not_conforming_response
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
 
 def target_graph(request: Request) -> str | None:
-    """`?graph=IRI` or `?default` (DEFAULT_GRAPH); None when neither is given."""
+    """`?graph=IRI` or `?default` (DEFAULT_GRAPH); None when neither is given. A relative
+    reference is resolved against the request IRI, as Oxigraph server and Fuseki do."""
     params = request.query_params
     if "default" in params and "graph" in params:
         raise BadRequest("Give either 'graph' or 'default', not both. / Oppgi enten 'graph' "
@@ -35,12 +39,14 @@ def target_graph(request: Request) -> str | None:
     graph = params.get("graph")
     if graph is None:
         return None
+    if not graph.strip():
+        raise BadRequest("'graph' is empty. / 'graph' er tom.")
+    if not _SCHEME.match(graph):
+        graph = urljoin(str(request.url.replace(query="", fragment="")), graph)
     try:
         ox.NamedNode(graph)
     except ValueError as exc:
-        raise BadRequest(f"'graph' is not an absolute IRI: {exc}") from exc
-    if ":" not in graph:
-        raise BadRequest("'graph' is not an absolute IRI. / 'graph' er ikke en absolutt IRI.")
+        raise BadRequest(f"'graph' is not an IRI: {exc}. / 'graph' er ikke en IRI.") from exc
     return graph
 
 
@@ -75,7 +81,12 @@ def write_graph(
 
     def apply() -> bool:
         created = not _exists(store, graph)
-        if replace:
+        if not data.strip() and graph != DEFAULT_GRAPH:
+            # No triples: the graph still exists afterwards (empty), as the protocol expects.
+            term = graph_iri_term(graph)
+            store.update((f"DROP SILENT GRAPH {term} ; " if replace else "")
+                         + f"CREATE SILENT GRAPH {term}")
+        elif replace:
             store.replace_graphs({graph: data})
         elif data.strip():
             store.add_to_graph(graph, data)
