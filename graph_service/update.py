@@ -84,28 +84,37 @@ def simulate_update(sparql: str) -> Callable[[ox.Store], None]:
     return run
 
 
+DATASET_PARAMETERS = ("using-graph-uri", "using-named-graph-uri")
+
+
 async def read_update(request: Request) -> str:
-    """The update text: an `application/sparql-update` body or a form's `update` field."""
+    """The update text: an `application/sparql-update` body or a form's one `update` field."""
     content_type = base_media_type(request.headers.get("content-type"))
+    given = [name for name in DATASET_PARAMETERS if name in request.query_params]
     if content_type == "application/sparql-update":
         raw = await request.body()
     elif content_type == "application/x-www-form-urlencoded":
         form = await request.form()
-        value = form.get("update")
-        if not isinstance(value, str):
+        values = form.getlist("update")
+        if len(values) > 1:
+            raise BadRequest("Give the 'update' parameter once. / Oppgi parameteren 'update' "
+                             "bare én gang.")
+        if not values or not isinstance(values[0], str):
             raise BadRequest("Missing the 'update' parameter. / Mangler parameteren 'update'.")
-        raw = value.encode("utf-8")
+        given += [name for name in DATASET_PARAMETERS if name in form and name not in given]
+        raw = values[0].encode("utf-8")
     else:
         raise UnsupportedMediaType(
             "Send application/sparql-update or a form with 'update='. / Send "
             "application/sparql-update eller et skjema med 'update='.")
-    if request.query_params.get("using-graph-uri") or request.query_params.get(
-            "using-named-graph-uri"):
-        raise BadRequest("using-graph-uri and using-named-graph-uri are not supported.")
+    if given:
+        raise BadRequest(f"{' and '.join(given)}: not supported; name the graphs with USING or "
+                         f"WITH in the update. / {' og '.join(given)} støttes ikke; oppgi "
+                         "grafene med USING eller WITH i oppdateringen.")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadRequest(f"The update is not UTF-8: {exc}") from exc
+        raise BadRequest(f"The update is not UTF-8: {exc}. / Oppdateringen er ikke UTF-8.") from exc
     if not text.strip():
         raise BadRequest("The update is empty. / Oppdateringen er tom.")
     return text
