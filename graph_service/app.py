@@ -16,6 +16,7 @@ from graph_service.errors import install_error_handlers
 from graph_service.limits import BodySizeLimit
 from graph_service.settings import Settings
 from graph_service.store import Store, open_store
+from graph_service.streaming import size_thread_pools
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        size_thread_pools()
         if app.state.store is None:
             app.state.store = open_store(settings)
             prepare_store(app.state.store, settings)

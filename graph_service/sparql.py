@@ -23,6 +23,7 @@ from graph_service.media import (
 from graph_service.settings import Settings
 from graph_service.sparql_safety import refuse_remote_fetches
 from graph_service.store import QueryRequest, Store
+from graph_service.streaming import stream_chunks
 
 HTML = "text/html"
 # Media types clients send for the same thing under another name.
@@ -182,7 +183,9 @@ async def answer_query(
                      "application/ld+json": "jsonld", "application/n-triples": "nt",
                      "application/rdf+xml": "rdf"}[result.media_type]
         headers["Content-Disposition"] = f'inline; filename="results.{extension}"'
-    return StreamingResponse(result.chunks, media_type=result.media_type, headers=headers)
+    return StreamingResponse(
+        stream_chunks(result.chunks), media_type=result.media_type, headers=headers
+    )
 
 
 def local_prefixes(settings: Settings) -> dict[str, str]:

@@ -30,6 +30,10 @@ from graph_service.errors import (
 )
 from graph_service.sparql_errors import syntax_error_from
 
+# Queries that may wait for a worker, each on a thread of the request pool: well below
+# streaming.REQUEST_THREADS, so waiters never take every thread the other routes need.
+MAX_WAITING = 256
+
 
 class _Worker:
     """A plain subprocess (not multiprocessing's spawn, which re-imports `__main__`)."""
@@ -64,8 +68,11 @@ class _Worker:
 class WorkerPool:
     """At most `size` workers; a query waits for a free one within its own deadline."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, max_waiting: int = MAX_WAITING) -> None:
         self._slots = threading.BoundedSemaphore(size)
+        self._waiting = 0
+        self._max_waiting = max_waiting
+        self._waiting_lock = threading.Lock()
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._size = size
         self._closed = False
@@ -90,7 +97,12 @@ class WorkerPool:
         self, job: dict[str, Any], deadline: float, on_done: Callable[[], None]
     ) -> tuple[str, str, Iterator[bytes]]:
         """Send a job; answer (form, media type, chunks) once the result starts arriving."""
-        if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        try:
+            acquired = self._acquire_slot(deadline)
+        except BaseException:
+            on_done()
+            raise
+        if not acquired:
             on_done()
             raise QueryTimeout("No query worker became free before the query timeout.")
         try:
@@ -110,6 +122,24 @@ class WorkerPool:
             on_done()
             raise _error_for(message)
         return message[1], message[2], self._stream(worker, deadline, on_done)
+
+    def _acquire_slot(self, deadline: float) -> bool:
+        """Wait for a worker within the deadline; a full queue is refused at once (503)."""
+        if self._slots.acquire(blocking=False):
+            return True
+        with self._waiting_lock:
+            if self._waiting >= self._max_waiting:
+                raise ServiceUnavailable(
+                    "All query workers are busy and too many queries are waiting; try again "
+                    "shortly. / Alle spørringsarbeidere er opptatt; prøv igjen om litt.",
+                    headers={"Retry-After": "1"},
+                )
+            self._waiting += 1
+        try:
+            return self._slots.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
 
     def _stream(
         self, worker: _Worker, deadline: float, on_done: Callable[[], None]
