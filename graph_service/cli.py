@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from pydantic import ValidationError
 
 from graph_service.errors import ServiceError
 from graph_service.settings import Settings
@@ -15,13 +16,32 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def _settings(**overrides: Any) -> Settings:
-    """Environment first, then the options given on the command line."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Environment first, then the options given on the command line; bad values exit 2."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SMARTBY_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors())
+        _fail(problems)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE)
+
+
+class _Commands(click.Group):
+    """A file or directory that cannot be read or written is an input error (exit 2), not a
+    traceback with exit 1, which means "does not conform"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            _fail(str(exc))
 
 
 data_dir_option = click.option(
@@ -33,7 +53,7 @@ store_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="smartby")
 def main() -> None:
     """smartby: a linked-data knowledge graph of Norwegian smart-city practice."""
@@ -132,11 +152,13 @@ def query(
     from graph_service.app import prepare_store
     from graph_service.media import GRAPH_TYPES, RESULTS_TYPES, resolve_format
     from graph_service.queries import resolve_cli_query
+    from graph_service.sparql_safety import refuse_remote_fetches
     from graph_service.store import QueryRequest, open_store
 
     settings = _settings(data_dir=data_dir, store=store)
     try:
         text = resolve_cli_query(settings, query, params)
+        refuse_remote_fetches(text, allowed=settings.allow_service)
     except ServiceError as exc:
         _fail(exc.detail)
     media_type = resolve_format(fmt) if fmt else None

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SMARTBY_", extra="ignore", frozen=True)
 
     host: str = Field("127.0.0.1", description="Address `smartby serve` listens on.")
-    port: int = Field(8000, description="Port `smartby serve` listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port `smartby serve` listens on.")
     data_dir: Path = Field(Path("var"), description="Directory of the embedded store.")
     content_dir: Path = Field(
         default_factory=default_content_dir,
