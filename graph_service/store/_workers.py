@@ -3,12 +3,15 @@
 pyoxigraph releases the GIL but takes no timeout and cannot cancel a query. Each worker
 opens a read-only checkpoint of the store (`Store.backup`: hard links, consistent) and
 streams the serialised result back through a pipe; on timeout the worker is killed and
-replaced, so the engine really stops.
+replaced, so the engine really stops. A worker whose result stream was abandoned (the client
+went away and nobody closed the iterator) is reaped at its query's deadline.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import os
 import queue
 import socket
@@ -33,6 +36,7 @@ from graph_service.sparql_errors import syntax_error_from
 # Queries that may wait for a worker, each on a thread of the request pool: well below
 # streaming.REQUEST_THREADS, so waiters never take every thread the other routes need.
 MAX_WAITING = 256
+REAP_GRACE = 1.0  # seconds past a deadline before the reaper steps in for a lost stream
 
 
 class _Worker:
@@ -65,6 +69,89 @@ class _Worker:
         self.conn.close()
 
 
+class _Lease:
+    """One worker lent to one query. It ends exactly once: given back or discarded by the
+    query's own thread, or killed by the reaper once the deadline has passed."""
+
+    def __init__(
+        self, pool: WorkerPool, worker: _Worker, deadline: float, on_done: Callable[[], None]
+    ) -> None:
+        self.pool, self.worker, self.deadline, self._on_done = pool, worker, deadline, on_done
+        self._lock = threading.Lock()
+        self.ended = False
+
+    def _claim(self) -> bool:
+        with self._lock:
+            claimed, self.ended = not self.ended, True
+            return claimed
+
+    def end(self, *, reuse: bool) -> None:
+        if not self._claim():
+            self.worker.kill()  # reaped already: only its connection is left to close
+            return
+        if reuse:
+            self.pool._release(self.worker)
+        else:
+            self.pool._discard(self.worker)
+        self._on_done()
+
+    def expire(self) -> None:
+        """Kill the worker (the engine stops) and free its slot; the connection stays open
+        for a thread that may still read it, and closes with it (or when collected)."""
+        if not self._claim():
+            return
+        process = self.worker.process
+        if process.poll() is None:
+            process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+        self.pool._slots.release()
+        self._on_done()
+
+
+class _Reaper:
+    """One thread that expires the leases still open REAP_GRACE after their deadline."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, _Lease]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def watch(self, lease: _Lease) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (lease.deadline + REAP_GRACE, next(self._order), lease))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, daemon=True, name="smartby-reap-workers")
+                self._thread.start()
+            self._wake.notify()
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+
+    def _next_due(self) -> _Lease | None:
+        with self._wake:
+            while not self._closed:
+                while self._due and self._due[0][2].ended:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait <= 0:
+                    return heapq.heappop(self._due)[2]
+                self._wake.wait(wait)
+            return None
+
+    def _run(self) -> None:
+        while (lease := self._next_due()) is not None:
+            lease.expire()
+
+
 class WorkerPool:
     """At most `size` workers; a query waits for a free one within its own deadline."""
 
@@ -76,6 +163,7 @@ class WorkerPool:
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._size = size
         self._closed = False
+        self._reaper = _Reaper()
 
     def warm(self) -> None:
         """Start the workers ahead of the first query (in the background)."""
@@ -108,20 +196,25 @@ class WorkerPool:
         try:
             worker = self._idle.get_nowait()
         except queue.Empty:
-            worker = _Worker()
+            try:
+                worker = _Worker()
+            except BaseException:
+                self._slots.release()
+                on_done()
+                raise
+        lease = _Lease(self, worker, deadline, on_done)
+        self._reaper.watch(lease)
         try:
             worker.conn.send(job)
             message = self._receive(worker, deadline)
         except BaseException:
-            self._discard(worker)
-            on_done()
+            lease.end(reuse=False)
             raise
         kind = message[0]
         if kind != "start":
-            self._release(worker)
-            on_done()
+            lease.end(reuse=True)
             raise _error_for(message)
-        return message[1], message[2], self._stream(worker, deadline, on_done)
+        return message[1], message[2], self._stream(lease)
 
     def _acquire_slot(self, deadline: float) -> bool:
         """Wait for a worker within the deadline; a full queue is refused at once (503)."""
@@ -141,13 +234,11 @@ class WorkerPool:
             with self._waiting_lock:
                 self._waiting -= 1
 
-    def _stream(
-        self, worker: _Worker, deadline: float, on_done: Callable[[], None]
-    ) -> Iterator[bytes]:
+    def _stream(self, lease: _Lease) -> Iterator[bytes]:
         finished = False
         try:
             while True:
-                message = self._receive(worker, deadline)
+                message = self._receive(lease.worker, lease.deadline)
                 if message[0] == "chunk":
                     yield message[1]
                 elif message[0] == "end":
@@ -156,11 +247,8 @@ class WorkerPool:
                 else:  # an error after the first bytes went out: the stream is cut short
                     raise _error_for(message)
         finally:
-            if finished:
-                self._release(worker)
-            else:  # timed out, failed, or the client went away mid-stream
-                self._discard(worker)
-            on_done()
+            # Timed out, failed, or the client went away mid-stream: the worker is discarded.
+            lease.end(reuse=finished)
 
     @staticmethod
     def _receive(worker: _Worker, deadline: float) -> tuple[Any, ...]:
@@ -186,6 +274,7 @@ class WorkerPool:
 
     def close(self) -> None:
         self._closed = True
+        self._reaper.close()
         while True:
             try:
                 self._idle.get_nowait().kill()
