@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -131,6 +132,39 @@ def render_error(request: Request, exc: ServiceError) -> Response:
     return JSONResponse(payload, status_code=exc.status, headers=headers)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette's own Allow names only one)."""
+    from starlette.routing import Match, Route
+
+    def collect(routes: list[Any], path: str) -> set[str]:
+        found: set[str] = set()
+        for route in routes:
+            router = getattr(route, "original_router", None)  # an included router
+            if router is not None:
+                prefix = getattr(getattr(route, "include_context", None), "prefix", "") or ""
+                if path.startswith(prefix):
+                    found |= collect(router.routes, path[len(prefix):])
+            elif isinstance(route, Route) and route.methods:
+                match, _ = route.matches({**request.scope, "path": path, "root_path": ""})
+                if match != Match.NONE:
+                    found |= route.methods
+        return found
+
+    order = ["GET", "HEAD", "POST", "PUT", "DELETE"]
+    methods = collect(list(request.app.router.routes), request.url.path)
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
+
+
+def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> ServiceError:
+    methods = allowed_methods(request)
+    if not methods:
+        return MethodNotAllowed(str(exc.detail), headers=dict(exc.headers or {}))
+    listed = ", ".join(methods)
+    return MethodNotAllowed(
+        f"{request.method} is not allowed here; use {listed}. / {request.method} er ikke "
+        f"tillatt her; bruk {listed}.", headers={"Allow": listed})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error, ours or the framework's, leaves in the one shape."""
 
@@ -140,6 +174,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:
+            return render_error(request, _method_not_allowed(request, exc))
         cls = _STATUS_ERRORS.get(exc.status_code, ServiceError)
         err = cls(str(exc.detail), headers=dict(exc.headers or {}))
         err.status = exc.status_code
