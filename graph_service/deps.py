@@ -36,7 +36,7 @@ def require_writer(request: Request) -> str:
         return "admin"
     name = settings.submitter_for(presented)
     if name is None:
-        raise Unauthorized("The bearer token is not valid.")
+        raise Unauthorized("The bearer token is not valid. / Bearer-tokenet er ikke gyldig.")
     return name
 
 

@@ -48,7 +48,8 @@ class Unauthorized(ServiceError):
     status, error = 401, "unauthorized"
 
     def __init__(
-        self, detail: str = "A valid bearer token is required.", *,
+        self, detail: str = "A valid bearer token is required. / Et gyldig bearer-token kreves.",
+        *,
         headers: dict[str, str] | None = None,
     ) -> None:
         challenge = {"WWW-Authenticate": 'Bearer realm="smartby"'}

@@ -37,13 +37,15 @@ class BodySizeLimit:
 
 
 def _detail(limit: int) -> str:
-    return f"The request body is larger than the limit of {limit} bytes."
+    return (f"The request body is larger than the limit of {limit} bytes. / "
+            f"Forespørselen er større enn grensen på {limit} byte.")
 
 
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     import json
 
-    body = json.dumps({"error": "payload_too_large", "detail": _detail(limit)}).encode()
+    body = json.dumps({"error": "payload_too_large", "detail": _detail(limit)},
+                      ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",

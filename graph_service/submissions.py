@@ -276,7 +276,8 @@ def _serialise(quads: list[ox.Quad], media_type: str) -> bytes:
 def _page_number(request: Request, name: str, default: int, upper: int) -> int:
     raw = request.query_params.get(name, str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= upper:
-        raise BadRequest(f"'{name}' must be a whole number from 1 to {upper}.")
+        raise BadRequest(f"'{name}' must be a whole number from 1 to {upper}. / '{name}' må "
+                         f"være et heltall fra 1 til {upper}.")
     return int(raw)
 
 

@@ -79,7 +79,8 @@ def simulate_update(sparql: str) -> Callable[[ox.Store], None]:
         except SyntaxError as exc:
             raise syntax_error_from(str(exc)) from exc
         except (OSError, ValueError, RuntimeError) as exc:
-            raise BadRequest(f"The update could not be applied: {exc}") from exc
+            raise BadRequest(f"The update could not be applied: {exc}. / Oppdateringen kunne "
+                             "ikke utføres.") from exc
 
     return run
 

@@ -118,7 +118,8 @@ class EmbeddedStore:
         except SyntaxError as exc:
             raise syntax_error_from(str(exc)) from exc
         except (OSError, ValueError, RuntimeError) as exc:  # e.g. DROP of a missing graph
-            raise BadRequest(f"The update could not be applied: {exc}") from exc
+            raise BadRequest(f"The update could not be applied: {exc}. / Oppdateringen kunne "
+                             "ikke utføres.") from exc
         finally:
             self._changed()
 
