@@ -36,6 +36,8 @@ def target_graph(request: Request) -> str | None:
                          "eller 'default', ikke begge.")
     if "default" in params:
         return DEFAULT_GRAPH
+    if len(params.getlist("graph")) > 1:
+        raise BadRequest("Give 'graph' once. / Oppgi 'graph' bare én gang.")
     graph = params.get("graph")
     if graph is None:
         return None

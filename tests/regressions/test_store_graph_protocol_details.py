@@ -7,6 +7,8 @@
 - `?graph=` with a relative reference (the W3C test suite sends `?graph=$GRAPHSTORE$/person/1.ttl`)
   was refused with 400. It is resolved against the request IRI, as Oxigraph server and Fuseki
   do; an empty `graph=` still names nothing (400).
+- `?graph=A&graph=B` silently acted on B (a DELETE meant for one graph hit the other); two
+  graph parameters are now 400.
 
 https://www.w3.org/TR/sparql11-http-rdf-update/
 """
@@ -66,3 +68,14 @@ def test_a_graph_parameter_that_names_nothing_is_400(client: TestClient, query: 
     response = client.get(f"/store?{query}")
     assert response.status_code == 400
     assert set(response.json()) == {"error", "detail"}
+
+
+def test_two_graph_parameters_are_400_and_touch_nothing(client: TestClient) -> None:
+    body = f'<{EX}a> <{EX}p> "1" .'.encode()
+    for name in ("a", "b"):
+        assert client.put(f"/store?graph={EX}{name}", content=body,
+                          headers=TURTLE).status_code == 201
+    response = client.delete(f"/store?graph={EX}a&graph={EX}b", headers=WRITER)
+    assert response.status_code == 400
+    assert client.get(f"/store?graph={EX}a").status_code == 200
+    assert client.get(f"/store?graph={EX}b").status_code == 200
