@@ -192,7 +192,10 @@ class WorkerPool:
             raise
         if not acquired:
             on_done()
-            raise QueryTimeout("No query worker became free before the query timeout.")
+            raise QueryTimeout(
+                "No query worker became free before the query timeout. / Ingen "
+                "spørringsarbeider ble ledig før tidsgrensen."
+            )
         try:
             worker = self._idle.get_nowait()
         except queue.Empty:
@@ -254,11 +257,16 @@ class WorkerPool:
     def _receive(worker: _Worker, deadline: float) -> tuple[Any, ...]:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not worker.conn.poll(remaining):
-            raise QueryTimeout("The query did not finish within the time limit and was stopped.")
+            raise QueryTimeout(
+                "The query did not finish within the time limit and was stopped. / "
+                "Spørringen ble ikke ferdig innen tidsgrensen og ble stoppet."
+            )
         try:
             message: tuple[Any, ...] = worker.conn.recv()
         except (EOFError, OSError) as exc:
-            raise ServiceUnavailable("The query worker stopped unexpectedly.") from exc
+            raise ServiceUnavailable(
+                "The query worker stopped unexpectedly. / Spørringsarbeideren stoppet uventet."
+            ) from exc
         return message
 
     def _release(self, worker: _Worker) -> None:
@@ -290,5 +298,7 @@ def _error_for(message: tuple[Any, ...]) -> Exception:
         form = "SELECT/ASK" if message[1] != "graph" else "CONSTRUCT/DESCRIBE"
         return NotAcceptable(f"No acceptable media type for a {form} result.")
     if kind == "error":
-        return BadRequest(f"The query could not be evaluated: {message[1]}")
+        return BadRequest(
+            f"The query could not be evaluated / Spørringen kunne ikke evalueres: {message[1]}"
+        )
     return RdfSyntaxError(f"Unexpected message from query worker: {kind}")
