@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -10,42 +9,25 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _processes import query_worker_pids
 from conftest import LiveServer, make_settings
 
 # Every triple against every triple, five times over: far beyond 2 s on the curated graph.
 EXPLOSIVE = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
              "?m ?n2 ?o }")
-WORKER_MODULE = b"graph_service.store._worker_process"
 
 
-def query_workers() -> set[int]:
-    """Pids of the live query worker processes started by this (test) process."""
-    me = str(os.getpid())
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        state, parent = fields[0], fields[1]
-        if parent == me and state != "Z" and WORKER_MODULE in cmdline:
-            found.add(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="module")
 def short_timeout_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Its own embedded store: a 2 s timeout and a single worker, so its pid can be followed."""
-    before = query_workers()
+    before = query_worker_pids()
     settings = make_settings(tmp_path_factory.mktemp("timeout") / "var",
                              query_timeout=2.0, query_workers=1)
     with LiveServer(settings) as server:
         httpx.get(f"{server.url}/sparql", params={"query": "ASK {}"}, timeout=30)
-        server.workers = query_workers() - before  # type: ignore[attr-defined]
+        server.workers = query_worker_pids() - before  # type: ignore[attr-defined]
         yield server
 
 
@@ -78,7 +60,7 @@ def test_explosive_query_gets_503_while_health_answers(short_timeout_server) -> 
     # The engine really stopped: the worker that ran the query is gone (killed, reaped).
     (pid,) = workers_before
     assert not Path(f"/proc/{pid}").exists() or b"Z" in Path(f"/proc/{pid}/stat").read_bytes()
-    assert pid not in query_workers()
+    assert pid not in query_worker_pids()
 
     # And the endpoint still answers with a fresh worker.
     response = httpx.get(f"{url}/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=10)

@@ -12,12 +12,12 @@ its place.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _processes import query_worker_pids
 
 from graph_service.store import QueryRequest
 from graph_service.store.embedded import EmbeddedStore
@@ -25,22 +25,6 @@ from graph_service.store.embedded import EmbeddedStore
 ROWS = "SELECT * WHERE { ?s ?p ?o }"
 
 
-def worker_pids() -> set[int]:
-    """This process's query workers, as `ps` would list them."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        state, parent = fields[0], int(fields[1])
-        if parent == os.getpid() and b"_worker_process" in cmdline and state != "Z":
-            found.add(int(entry.name))
-    return found
 
 
 @pytest.fixture
@@ -60,20 +44,20 @@ def test_an_abandoned_stream_gives_its_worker_back_by_its_deadline(
     first = next(result.chunks)  # the client reads a little, then goes away
     assert first
     abandoned = result.chunks  # suspended, never closed: what a cancelled response leaves
-    busy = worker_pids()
+    busy = query_worker_pids()
     assert busy
 
     time.sleep(2.0)  # past the abandoned query's deadline
     again = store.query(QueryRequest("ASK { ?s ?p ?o }", timeout=10))
     assert b"true" in again.read()
-    assert not busy & worker_pids(), "the abandoned query's worker is still running"
+    assert not busy & query_worker_pids(), "the abandoned query's worker is still running"
     assert len(list((store.path.parent / "checkpoints").iterdir())) == 1
     del abandoned
 
 
 def test_a_stream_read_to_its_end_reuses_its_worker(store: EmbeddedStore) -> None:
     store.query(QueryRequest(ROWS, results_type="text/csv", timeout=10)).read()
-    before = worker_pids()
+    before = query_worker_pids()
     store.query(QueryRequest(ROWS, results_type="text/csv", timeout=10)).read()
     time.sleep(0.2)
-    assert worker_pids() == before
+    assert query_worker_pids() == before
