@@ -6,6 +6,8 @@ https://www.w3.org/TR/sparql11-protocol/#update-operation
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import TypeVar
 
 import pyoxigraph as ox
@@ -15,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from graph_service.deps import Admin, SettingsDep, StoreDep, Writer
 from graph_service.errors import BadRequest, ServiceError, UnsupportedMediaType
+from graph_service.identifiers import graph_iri
+from graph_service.loader import content_files
 from graph_service.media import base_media_type
 from graph_service.settings import Settings
 from graph_service.sparql_errors import syntax_error_from
@@ -38,11 +42,25 @@ class Forbidden(ServiceError):
 
 
 def is_protected(settings: Settings, graph: object) -> bool:
-    """The submissions' graphs and their provenance change only through /submissions."""
+    """Submissions and their provenance change only through /submissions, and the curated
+    graphs (one per file of ontology/ and data/) only with the administrator token or
+    `smartby load`: a writer's token must not be able to lose what others wrote."""
     if not isinstance(graph, ox.NamedNode):
         return False
-    return graph.value == settings.graph_base + "submissions" or graph.value.startswith(
-        settings.graph_base + "submission/")
+    return (
+        graph.value == settings.graph_base + "submissions"
+        or graph.value.startswith(settings.graph_base + "submission/")
+        or graph.value in curated_graphs(settings)
+    )
+
+
+def curated_graphs(settings: Settings) -> frozenset[str]:
+    return _curated_graphs(settings.content_dir, settings.base_iri)
+
+
+@lru_cache(maxsize=8)
+def _curated_graphs(content_dir: Path, base_iri: str) -> frozenset[str]:
+    return frozenset(graph_iri(base_iri, path.stem) for path in content_files(content_dir))
 
 
 def guarded_write(
@@ -61,8 +79,10 @@ def guarded_write(
             before = {q for q in snapshot.quads if is_protected(settings, q.graph_name)}
             if before != {q for q in after if is_protected(settings, q.graph_name)}:
                 raise Forbidden(
-                    "Submissions and their provenance change only through /submissions. / "
-                    "Innsendinger og deres proveniens endres bare gjennom /submissions.")
+                    "Submissions and their provenance change only through /submissions, and "
+                    "the curated graphs only with the administrator token. / Innsendinger og "
+                    "deres proveniens endres bare gjennom /submissions, og de kuraterte "
+                    "grafene bare med administratornøkkelen.")
             live = quads_to_live_graph(settings, after)
             before_live = snapshot.live_graph(settings)
             changed = changed_nodes(set(live) ^ set(before_live))
