@@ -27,13 +27,28 @@ def choose_language(request: Request) -> str:
     asked = request.query_params.get("lang") or request.cookies.get("lang")
     if asked in LANGUAGES:
         return asked
-    for part in request.headers.get("accept-language", "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("en"):
-            return "en"
+    return language_from_header(request.headers.get("accept-language", ""))
+
+
+def language_from_header(header: str) -> str:
+    """The best of nb and en by Accept-Language q-values (no, nn count as nb); nb if neither."""
+    best, best_q = "nb", 0.0
+    for part in header.split(","):
+        tag, *params = (p.strip().lower() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        lang = "en" if tag.startswith("en") else None
         if tag.startswith(("nb", "no", "nn")):
-            return "nb"
-    return "nb"
+            lang = "nb"
+        if lang and q > best_q:  # on a tie the first listed wins
+            best, best_q = lang, q
+    return best
 
 
 def t(lang: str, nb: str, en: str) -> str:

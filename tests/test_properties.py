@@ -91,3 +91,14 @@ def test_real_keywords_are_found() -> None:
     assert remote_keywords("SELECT * { SERVICE <http://x/> { ?s ?p ?o } }") == ["SERVICE"]
     assert remote_keywords("load <http://x/> into graph <http://g>") == ["LOAD"]
     assert remote_keywords("SELECT ?service WHERE { ?s <http://x/load> ?service }") == []
+
+
+def test_accept_language_q_values_decide_the_page_language() -> None:
+    from graph_service.html import language_from_header
+
+    assert language_from_header("en-GB;q=0.1, nb;q=0.9") == "nb"
+    assert language_from_header("en-US,en;q=0.9") == "en"
+    assert language_from_header("nn-NO, en;q=0.8") == "nb"
+    assert language_from_header("de, fr;q=0.5") == "nb"  # neither offered: Norwegian
+    assert language_from_header("fr, en;q=0.3") == "en"
+    assert language_from_header("en;q=0") == "nb"  # q=0 means not acceptable
