@@ -18,8 +18,8 @@ from rdflib.term import Node
 
 from graph_service.errors import RdfSyntaxError, UnsupportedMediaType
 from graph_service.media import PARSEABLE_TYPES, base_media_type
+from graph_service.sparql_errors import position_in
 
-_POSITION = re.compile(r"line (\d+)(?: between columns (\d+)| column (\d+))?")
 # Oxigraph reads only `<!ENTITY name "value">` (no parameter entities, no other quoting).
 _ENTITY_DECLARATION = re.compile(rb'<!ENTITY\s+([^\s"%>]+)\s+"([^"]*)"\s*>')
 MAX_ENTITY_EXPANSION = 10 * 1024 * 1024  # bytes the references of a document may add
@@ -51,10 +51,7 @@ def parse_quads(
         column = getattr(exc, "offset", None)
         message = exc.msg if hasattr(exc, "msg") else str(exc)
         if line is None:
-            match = _POSITION.search(str(exc))
-            if match:
-                line = int(match.group(1))
-                column = int(match.group(2) or match.group(3) or 0) or None
+            line, column = position_in(str(exc))
         prefix = f"{source}: " if source else ""
         raise RdfSyntaxError(f"{prefix}{message}", line=line, column=column) from exc
     except (ValueError, OSError) as exc:
