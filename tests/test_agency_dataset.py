@@ -68,10 +68,14 @@ def test_agency_gets_trig_by_default(reader: TestClient) -> None:
     assert reader.get("/dataset", headers={"Accept": "image/png"}).status_code == 406
 
 
-def void(reader: TestClient) -> rdflib.Graph:
-    response = reader.get("/.well-known/void", headers={"Accept": "text/turtle"})
+def turtle_at(reader: TestClient, path: str) -> rdflib.Graph:
+    response = reader.get(path, headers={"Accept": "text/turtle"})
     assert response.status_code == 200
     return rdflib.Graph().parse(data=response.content, format="turtle")
+
+
+def void(reader: TestClient) -> rdflib.Graph:
+    return turtle_at(reader, "/.well-known/void")
 
 
 def test_agency_checks_void_figures_against_the_store(reader: TestClient) -> None:
@@ -122,9 +126,7 @@ def test_agency_finds_endpoint_dumps_examples_and_linksets_in_void(reader: TestC
 
 
 def catalog(reader: TestClient) -> rdflib.Graph:
-    response = reader.get("/catalog", headers={"Accept": "text/turtle"})
-    assert response.status_code == 200
-    return rdflib.Graph().parse(data=response.content, format="turtle")
+    return turtle_at(reader, "/catalog")
 
 
 def test_agency_catalogue_validates_against_dcat_ap_no(reader: TestClient) -> None:
