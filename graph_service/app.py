@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from graph_service import __version__
-from graph_service.caching import CachingMiddleware
-from graph_service.errors import install_error_handlers
-from graph_service.limits import BodySizeLimit
+from graph_service.web.caching import CachingMiddleware
+from graph_service.core.errors import install_error_handlers
+from graph_service.web.limits import BodySizeLimit
 from graph_service.settings import Settings
 from graph_service.store import Store, open_store
-from graph_service.streaming import size_thread_pools
+from graph_service.web.streaming import size_thread_pools
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ the national roadmap, the municipal projects, municipalities, people and organis
 def prepare_store(store: Store, settings: Settings) -> None:
     """On an empty store, load ontology/ and data/ first (the fresh-clone path)."""
     if store.quad_count() == 0:
-        from graph_service.loader import load_content
+        from graph_service.core.content import load_content
 
         loaded = load_content(store, settings)
         log.info("loaded %d content files into an empty store", len(loaded))
@@ -71,18 +71,16 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
 
 def _routers() -> list:  # type: ignore[type-arg]
-    from graph_service import (
-        dataset,
-        graph_store,
-        health,
-        home,
-        linked_data,
-        queries,
-        sparql,
-        submissions,
-        update,
-        validation_routes,
-    )
+    from graph_service.linked_data import dataset
+    from graph_service.sparql import graph_store
+    from graph_service.web import health
+    from graph_service.linked_data import home
+    from graph_service.linked_data import entities as linked_data
+    from graph_service.sparql import queries
+    from graph_service.sparql import protocol as sparql
+    from graph_service.validation import submissions
+    from graph_service.sparql import update
+    from graph_service.validation import routes as validation_routes
 
     return [
         health.router,

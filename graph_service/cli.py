@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
-from graph_service.errors import ServiceError
+from graph_service.core.errors import ServiceError
 from graph_service.settings import Settings
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -80,7 +80,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, store: str 
 @store_option
 def load(data_dir: Path | None, store: str | None) -> None:
     """Load ontology/ and data/ into the store, one named graph per file (idempotent)."""
-    from graph_service.loader import LoadedFile, content_files, load_content
+    from graph_service.core.content import LoadedFile, content_files, load_content
     from graph_service.store import open_store
 
     settings = _settings(data_dir=data_dir, store=store)
@@ -116,7 +116,7 @@ def load(data_dir: Path | None, store: str | None) -> None:
               help="Validate the files on their own, without the curated graph as context.")
 def validate(files: tuple[Path, ...], fmt: str, lang: str, alone: bool) -> None:
     """SHACL-validate RDF FILES against the shapes: exit 0 conforms, 1 not, 2 unreadable."""
-    from graph_service.validation import validate_files
+    from graph_service.validation.shacl import validate_files
 
     settings = _settings()
     try:
@@ -126,7 +126,7 @@ def validate(files: tuple[Path, ...], fmt: str, lang: str, alone: bool) -> None:
     except OSError as exc:
         _fail(str(exc))
     if fmt == "json":
-        from graph_service.validation import report_json
+        from graph_service.validation.shacl import report_json
 
         click.echo(report_json(outcome, lang))
     elif fmt in ("turtle", "jsonld"):
@@ -150,9 +150,9 @@ def query(
 ) -> None:
     """Run QUERY: SPARQL text, a .rq file, or the name of a query in queries/."""
     from graph_service.app import prepare_store
-    from graph_service.media import GRAPH_TYPES, RESULTS_TYPES, resolve_format
-    from graph_service.queries import resolve_cli_query
-    from graph_service.sparql_safety import refuse_remote_fetches
+    from graph_service.core.media import GRAPH_TYPES, RESULTS_TYPES, resolve_format
+    from graph_service.sparql.queries import resolve_cli_query
+    from graph_service.core.sparql_text import refuse_remote_fetches
     from graph_service.store import QueryRequest, open_store
 
     settings = _settings(data_dir=data_dir, store=store)
@@ -196,7 +196,7 @@ def query(
 def export(fmt: str, output: Path | None, data_dir: Path | None, store: str | None) -> None:
     """Export the whole dataset."""
     from graph_service.app import prepare_store
-    from graph_service.media import DATASET_TYPES, resolve_format
+    from graph_service.core.media import DATASET_TYPES, resolve_format
     from graph_service.store import open_store
 
     media_type = resolve_format(fmt)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graph_service.identifiers import (
+from graph_service.core.identifiers import (
     entity_iri,
     iri_for_path,
     is_slug,
     path_for_iri,
     slugify,
 )
-from graph_service.media import GRAPH_TYPES, RESULTS_TYPES, parse_accept, preferred
-from graph_service.sparql_safety import remote_keywords
+from graph_service.core.media import GRAPH_TYPES, RESULTS_TYPES, parse_accept, preferred
+from graph_service.core.sparql_text import remote_keywords
 
 BASE = "https://w3id.org/smartby/"
 
@@ -94,7 +94,7 @@ def test_real_keywords_are_found() -> None:
 
 
 def test_accept_language_q_values_decide_the_page_language() -> None:
-    from graph_service.html import language_from_header
+    from graph_service.web.html import language_from_header
 
     assert language_from_header("en-GB;q=0.1, nb;q=0.9") == "nb"
     assert language_from_header("en-US,en;q=0.9") == "en"

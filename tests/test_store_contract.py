@@ -16,8 +16,8 @@ from rdflib.compare import isomorphic
 from rdflib.query import Result
 
 from graph_service.app import create_app
-from graph_service.errors import BadRequest, NotAcceptable, QueryTimeout, RdfSyntaxError
-from graph_service.loader import content_files, graph_for_file, load_content
+from graph_service.core.errors import BadRequest, NotAcceptable, QueryTimeout, RdfSyntaxError
+from graph_service.core.content import content_files, graph_for_file, load_content
 from graph_service.settings import Settings
 from graph_service.store import DEFAULT_GRAPH, QueryRequest, Store
 from graph_service.store.embedded import EmbeddedStore

@@ -24,14 +24,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from graph_service.errors import (
+from graph_service.core.errors import (
     BadRequest,
     NotAcceptable,
     QueryTimeout,
     RdfSyntaxError,
     ServiceUnavailable,
 )
-from graph_service.sparql_errors import syntax_error_from
+from graph_service.core.sparql_text import syntax_error_from
 
 # Queries that may wait for a worker, each on a thread of the request pool: well below
 # streaming.REQUEST_THREADS, so waiters never take every thread the other routes need.

@@ -14,10 +14,10 @@ from typing import cast
 
 import pyoxigraph as ox
 
-from graph_service.errors import BadRequest
-from graph_service.media import DATASET_TYPES, GRAPH_TYPES
-from graph_service.sparql_errors import syntax_error_from
-from graph_service.sparql_text import declares_dataset
+from graph_service.core.errors import BadRequest
+from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES
+from graph_service.core.sparql_text import syntax_error_from
+from graph_service.core.sparql_text import declares_dataset
 from graph_service.store import (
     DEFAULT_GRAPH,
     QueryForm,

@@ -13,8 +13,8 @@ import rdflib
 from conftest import WRITER
 from fastapi.testclient import TestClient
 
-from graph_service.media import PARSEABLE_TYPES
-from graph_service.rdf_input import parse_quads
+from graph_service.core.media import PARSEABLE_TYPES
+from graph_service.core.rdf_input import parse_quads
 
 EX = "http://example.org/"
 TURTLE = {"content-type": "text/turtle", **WRITER}

@@ -46,7 +46,7 @@ def test_a_full_queue_is_refused_at_once_with_retry_after(tmp_path: Path) -> Non
     import threading
     import time
 
-    from graph_service.errors import ServiceUnavailable
+    from graph_service.core.errors import ServiceUnavailable
     from graph_service.store import QueryRequest
     from graph_service.store.embedded import EmbeddedStore
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from graph_service.errors import BadRequest
+from graph_service.core.errors import BadRequest
 from graph_service.store.embedded import EmbeddedStore
 
 

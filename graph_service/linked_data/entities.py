@@ -17,10 +17,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from graph_service import jsonld
-from graph_service.deps import SettingsDep, StoreDep
-from graph_service.errors import NotAcceptable, NotFound
-from graph_service.media import SUFFIX_TYPES, negotiate, resolve_format
+from graph_service.linked_data import jsonld
+from graph_service.web.deps import SettingsDep, StoreDep
+from graph_service.core.errors import NotAcceptable, NotFound
+from graph_service.core.media import SUFFIX_TYPES, negotiate, resolve_format
 from graph_service.settings import Settings
 from graph_service.store import QueryRequest, Store
 
@@ -213,7 +213,7 @@ def split_suffix(slug: str) -> tuple[str, str | None]:
 
 def entity_response(request: Request, store: Store, settings: Settings, path: str) -> Response:
     """The whole dereferencing answer for one canonical path (`/id/kind/slug[.ext]`)."""
-    from graph_service.entity_page import render_entity
+    from graph_service.linked_data.entity_page import render_entity
 
     kind, _, slug = path.removeprefix("/id/").partition("/")
     slug, by_suffix = split_suffix(slug)
@@ -277,8 +277,8 @@ CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ ?s ?p ?o }
 
 
 def vocabulary_response(request: Request, store: Store, settings: Settings, which: str) -> Response:
-    from graph_service.html import choose_language, render_page
-    from graph_service.vocabulary_page import ontology_context, shapes_context
+    from graph_service.web.html import choose_language, render_page
+    from graph_service.linked_data.vocabulary_page import ontology_context, shapes_context
 
     asked = request.query_params.get("format")
     if asked:  # a suffix or a `format=` name as on /sparql; anything else is not offered

@@ -11,8 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from graph_service.html import choose_language, render_page
-from graph_service.linked_data import LABEL_PREDICATES
+from graph_service.web.html import choose_language, render_page
+from graph_service.linked_data.entities import LABEL_PREDICATES
 from graph_service.settings import Settings
 
 SCHEMA = "https://schema.org/"

@@ -16,9 +16,9 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.term import Node
 
-from graph_service.errors import RdfSyntaxError, UnsupportedMediaType
-from graph_service.media import PARSEABLE_TYPES, base_media_type
-from graph_service.sparql_errors import position_in
+from graph_service.core.errors import RdfSyntaxError, UnsupportedMediaType
+from graph_service.core.media import PARSEABLE_TYPES, base_media_type
+from graph_service.core.sparql_text import position_in
 
 # Oxigraph reads only `<!ENTITY name "value">` (no parameter entities, no other quoting).
 _ENTITY_DECLARATION = re.compile(rb'<!ENTITY\s+([^\s"%>]+)\s+"([^"]*)"\s*>')

@@ -18,16 +18,16 @@ from fastapi.responses import JSONResponse, Response
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SH, VOID, XSD
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.deps import SettingsDep, StoreDep, Writer
-from graph_service.errors import BadRequest, Conflict, NotFound
-from graph_service.html import choose_language, render_page
-from graph_service.identifiers import slugify
-from graph_service.media import DATASET_TYPES, GRAPH_TYPES, negotiate
-from graph_service.rdf_input import ntriples
+from graph_service.web.deps import SettingsDep, StoreDep, Writer
+from graph_service.core.errors import BadRequest, Conflict, NotFound
+from graph_service.web.html import choose_language, render_page
+from graph_service.core.identifiers import slugify
+from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, negotiate
+from graph_service.core.rdf_input import ntriples
 from graph_service.settings import Settings
 from graph_service.store import QueryRequest, Store
-from graph_service.update import Forbidden
-from graph_service.validation import (
+from graph_service.sparql.update import Forbidden
+from graph_service.validation.shacl import (
     NotConforming,
     ValidationOutcome,
     content_hash,
@@ -36,7 +36,7 @@ from graph_service.validation import (
     validate_submission,
     write_lock,
 )
-from graph_service.validation_routes import not_conforming_response, read_submission
+from graph_service.validation.routes import not_conforming_response, read_submission
 
 SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
 RECORD_TYPES = ["application/json", "text/html", *GRAPH_TYPES, "application/trig",

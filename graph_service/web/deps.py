@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from graph_service.errors import Unauthorized
+from graph_service.core.errors import Unauthorized
 from graph_service.settings import Settings
 from graph_service.store import Store
 

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.deps import SettingsDep, StoreDep
-from graph_service.errors import BadRequest, NotAcceptable, UnsupportedMediaType
-from graph_service.media import (
+from graph_service.web.deps import SettingsDep, StoreDep
+from graph_service.core.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from graph_service.core.media import (
     GRAPH_TYPES,
     RESULTS_TYPES,
     base_media_type,
@@ -21,9 +21,9 @@ from graph_service.media import (
     resolve_format,
 )
 from graph_service.settings import Settings
-from graph_service.sparql_safety import refuse_remote_fetches
+from graph_service.core.sparql_text import refuse_remote_fetches
 from graph_service.store import QueryRequest, Store
-from graph_service.streaming import stream_chunks
+from graph_service.web.streaming import stream_chunks
 
 HTML = "text/html"
 # Media types clients send for the same thing under another name.
@@ -199,8 +199,8 @@ def local_prefixes(settings: Settings) -> dict[str, str]:
 
 
 def render_editor(request: Request, settings: Settings, query: str | None) -> Response:
-    from graph_service.html import render_page
-    from graph_service.queries import editor_entries
+    from graph_service.web.html import render_page
+    from graph_service.sparql.queries import editor_entries
 
     return render_page(
         request,
@@ -228,7 +228,7 @@ async def _handle(request: Request, store: Store, settings: Settings) -> Respons
             if choice == HTML:
                 return render_editor(request, settings, None)
             if choice is not None:
-                from graph_service.service_description import describe_service
+                from graph_service.sparql.service_description import describe_service
 
                 body = await run_in_threadpool(
                     describe_service, store, settings, str(request.url_for("run_query")), choice

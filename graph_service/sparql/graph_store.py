@@ -14,15 +14,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.deps import Admin, SettingsDep, StoreDep, Writer
-from graph_service.errors import BadRequest, NotFound
-from graph_service.media import GRAPH_TYPES, negotiate
-from graph_service.rdf_input import ntriples
+from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
+from graph_service.core.errors import BadRequest, NotFound
+from graph_service.core.media import GRAPH_TYPES, negotiate
+from graph_service.core.rdf_input import ntriples
 from graph_service.settings import Settings
 from graph_service.store import DEFAULT_GRAPH, Store, graph_iri_term
-from graph_service.update import guarded_write
-from graph_service.validation import NotConforming, parse_submission
-from graph_service.validation_routes import not_conforming_response
+from graph_service.sparql.update import guarded_write
+from graph_service.validation.shacl import NotConforming, parse_submission
+from graph_service.validation.routes import not_conforming_response
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 

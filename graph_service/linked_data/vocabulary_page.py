@@ -5,7 +5,7 @@ from __future__ import annotations
 import rdflib
 from rdflib import OWL, RDF, RDFS, SH, SKOS
 
-from graph_service.entity_page import href, label, local_name, pick_literal
+from graph_service.linked_data.entity_page import href, label, local_name, pick_literal
 from graph_service.settings import Settings
 
 CLASS_TYPES = (OWL.Class, RDFS.Class)

@@ -17,18 +17,18 @@ from fastapi.responses import Response
 from rdflib import RDF, XSD, BNode, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, SKOS, VOID
 
-from graph_service.deps import SettingsDep, StoreDep
-from graph_service.errors import NotFound
-from graph_service.html import render_page
-from graph_service.linked_data import (
+from graph_service.web.deps import SettingsDep, StoreDep
+from graph_service.core.errors import NotFound
+from graph_service.web.html import render_page
+from graph_service.linked_data.entities import (
     bind_prefixes,
     construct,
     rdf_response,
     select,
     serialize,
 )
-from graph_service.loader import read_content_file
-from graph_service.media import DATASET_TYPES, negotiate
+from graph_service.core.content import read_content_file
+from graph_service.core.media import DATASET_TYPES, negotiate
 from graph_service.settings import Settings
 from graph_service.store import Store
 

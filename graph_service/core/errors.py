@@ -105,7 +105,7 @@ _STATUS_ERRORS = {
 
 def wants_html(request: Request) -> bool:
     """A browser asked (text/html preferred over JSON and RDF)."""
-    from graph_service.media import preferred
+    from graph_service.core.media import preferred
 
     accept = request.headers.get("accept", "")
     return "text/html" in accept and preferred(accept, ["text/html", "application/json"]) == (
@@ -116,7 +116,7 @@ def wants_html(request: Request) -> bool:
 def render_error(request: Request, exc: ServiceError) -> Response:
     headers = dict(exc.headers)
     if wants_html(request):
-        from graph_service.html import render_page
+        from graph_service.web.html import render_page
 
         return render_page(
             request,

@@ -20,7 +20,7 @@ import rdflib
 from rdflib.namespace import OWL, RDF, SH
 from rdflib.term import Node
 
-from graph_service.errors import Unprocessable
+from graph_service.core.errors import Unprocessable
 from graph_service.settings import Settings
 from graph_service.store import Store
 
@@ -151,7 +151,7 @@ def load_shapes(settings: Settings) -> rdflib.Graph:
 
 def content_snapshot(settings: Settings) -> StoreSnapshot:
     """The curated content files as a snapshot, for validating without a store (the CLI)."""
-    from graph_service.loader import content_files, graph_for_file, read_content_file
+    from graph_service.core.content import content_files, graph_for_file, read_content_file
 
     quads = []
     for path in content_files(settings.content_dir):
@@ -218,8 +218,8 @@ def validate_files(
 ) -> ValidationOutcome:
     """Validate files (syntax by suffix) together with the curated graph, as the service does
     with the store's content: only the problems the files add are reported."""
-    from graph_service.media import SUFFIX_TYPES
-    from graph_service.rdf_input import parse_quads, quads_to_graph, rdf_format_for
+    from graph_service.core.media import SUFFIX_TYPES
+    from graph_service.core.rdf_input import parse_quads, quads_to_graph, rdf_format_for
 
     snapshot = content_snapshot(settings) if with_context else StoreSnapshot("empty", [])
     data = rdflib.Graph()
@@ -296,7 +296,7 @@ def excluded_graphs(settings: Settings) -> set[str]:
 
 def quads_to_live_graph(settings: Settings, quads: list[ox.Quad]) -> rdflib.Graph:
     """Merge all graphs except the shapes and the provenance graph into one rdflib graph."""
-    from graph_service.rdf_input import quads_to_graph
+    from graph_service.core.rdf_input import quads_to_graph
 
     skip = excluded_graphs(settings)
     kept = [
@@ -308,7 +308,7 @@ def quads_to_live_graph(settings: Settings, quads: list[ox.Quad]) -> rdflib.Grap
 
 def parse_submission(data: bytes, content_type: str | None) -> list[ox.Quad]:
     """A submission's quads (415 for an unknown syntax, 400 with line and column)."""
-    from graph_service.rdf_input import parse_quads, rdf_format_for
+    from graph_service.core.rdf_input import parse_quads, rdf_format_for
 
     return parse_quads(data, rdf_format_for(content_type))
 
@@ -363,7 +363,7 @@ def validate_submission(
     settings: Settings, store: Store, quads: list[ox.Quad]
 ) -> ValidationOutcome:
     """Validate a submission together with what the store holds (nothing is written)."""
-    from graph_service.rdf_input import quads_to_graph
+    from graph_service.core.rdf_input import quads_to_graph
 
     snapshot = store_snapshot(store)
     combined = rdflib.Graph()

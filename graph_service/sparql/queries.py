@@ -18,9 +18,9 @@ import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from graph_service.deps import SettingsDep, StoreDep
-from graph_service.errors import BadRequest, NotFound
-from graph_service.media import negotiate
+from graph_service.web.deps import SettingsDep, StoreDep
+from graph_service.core.errors import BadRequest, NotFound
+from graph_service.core.media import negotiate
 from graph_service.settings import Settings, default_content_dir
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -337,7 +337,7 @@ def _base_url(request: Request) -> str:
 
 
 def _run_named(name: str, request: Request, store: Any, settings: Settings) -> Any:
-    from graph_service.sparql import answer_query
+    from graph_service.sparql.protocol import answer_query
 
     named = catalogue_for(settings).get(name)
     if named is None:
@@ -374,7 +374,7 @@ def list_queries(request: Request, settings: SettingsDep) -> Response:
     base = _base_url(request)
     items = [q.as_json(base) for q in catalogue.values()]
     if negotiate(request.headers.get("accept"), ["application/json", "text/html"]) == "text/html":
-        from graph_service.html import render_page
+        from graph_service.web.html import render_page
 
         return render_page(request, "queries.html", {"queries": items})
     return JSONResponse({"queries": items})

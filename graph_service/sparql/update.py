@@ -15,16 +15,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.deps import Admin, SettingsDep, StoreDep, Writer
-from graph_service.errors import BadRequest, ServiceError, UnsupportedMediaType
-from graph_service.identifiers import graph_iri
-from graph_service.loader import content_files
-from graph_service.media import base_media_type
+from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
+from graph_service.core.errors import BadRequest, ServiceError, UnsupportedMediaType
+from graph_service.core.identifiers import graph_iri
+from graph_service.core.content import content_files
+from graph_service.core.media import base_media_type
 from graph_service.settings import Settings
-from graph_service.sparql_errors import syntax_error_from
-from graph_service.sparql_safety import refuse_remote_fetches
+from graph_service.core.sparql_text import syntax_error_from
+from graph_service.core.sparql_text import refuse_remote_fetches
 from graph_service.store import Store
-from graph_service.validation import (
+from graph_service.validation.shacl import (
     NotConforming,
     changed_nodes,
     quads_to_live_graph,
@@ -32,7 +32,7 @@ from graph_service.validation import (
     validate_against,
     write_lock,
 )
-from graph_service.validation_routes import not_conforming_response
+from graph_service.validation.routes import not_conforming_response
 
 T = TypeVar("T")
 

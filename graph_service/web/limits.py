@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graph_service.errors import PayloadTooLarge
+from graph_service.core.errors import PayloadTooLarge
 
 
 class BodySizeLimit:

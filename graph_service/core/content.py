@@ -9,8 +9,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from graph_service.identifiers import graph_iri
-from graph_service.rdf_input import ntriples, parse_quads
+from graph_service.core.identifiers import graph_iri
+from graph_service.core.rdf_input import ntriples, parse_quads
 from graph_service.settings import CANONICAL_BASE_IRI, Settings
 from graph_service.store import Store
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from graph_service.errors import NotAcceptable
+from graph_service.core.errors import NotAcceptable
 
 # SELECT / ASK results, first is the default.
 RESULTS_TYPES: dict[str, ox.QueryResultsFormat] = {

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from graph_service import __version__
-from graph_service.deps import StoreDep
-from graph_service.errors import ServiceUnavailable
+from graph_service.web.deps import StoreDep
+from graph_service.core.errors import ServiceUnavailable
 
 router = APIRouter(tags=["health"])
 

@@ -14,13 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from graph_service.deps import SettingsDep, StoreDep
-from graph_service.errors import BadRequest, RdfSyntaxError
-from graph_service.html import choose_language, render_page
-from graph_service.media import PARSEABLE_TYPES, SUFFIX_TYPES, base_media_type, negotiate
-from graph_service.media import resolve_format as resolve_media_type
+from graph_service.web.deps import SettingsDep, StoreDep
+from graph_service.core.errors import BadRequest, RdfSyntaxError
+from graph_service.web.html import choose_language, render_page
+from graph_service.core.media import PARSEABLE_TYPES, SUFFIX_TYPES, base_media_type, negotiate
+from graph_service.core.media import resolve_format as resolve_media_type
 from graph_service.settings import Settings
-from graph_service.validation import (
+from graph_service.validation.shacl import (
     NotConforming,
     ValidationOutcome,
     parse_submission,
