@@ -23,3 +23,4 @@ test: $(BIN)/smartby
 lint: $(BIN)/smartby
 	$(BIN)/ruff check graph_service tests benchmarks
 	$(BIN)/mypy graph_service
+	$(BIN)/lint-imports

@@ -40,7 +40,7 @@ def worker_startup(checkpoint: Path, repeat: int) -> dict[str, Any]:
     """A trivial query on a fresh (cold) worker vs a warm one; the gap is the start-up."""
     cold, warm = [], []
     for _ in range(repeat):
-        pool = WorkerPool(1)
+        pool = WorkerPool(1, max_waiting=256, reap_grace=1.0)
         try:
             start = time.perf_counter()
             _run_job(pool, checkpoint)

@@ -11,11 +11,20 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from graph_service import __version__
-from graph_service.web.caching import CachingMiddleware
-from graph_service.core.errors import install_error_handlers
-from graph_service.web.limits import BodySizeLimit
+from graph_service.core.state_cache import StateCache
+from graph_service.linked_data import dataset, entities, home
 from graph_service.settings import Settings
+from graph_service.sparql import graph_store, protocol, queries, update
 from graph_service.store import Store, open_store
+from graph_service.store.loading import load_content
+from graph_service.validation import routes as validation_routes
+from graph_service.validation import submissions
+from graph_service.validation.reports import on_not_conforming
+from graph_service.validation.shacl import NotConforming
+from graph_service.web import health
+from graph_service.web.caching import CachingMiddleware
+from graph_service.web.errors import install_error_handlers
+from graph_service.web.limits import BodySizeLimit
 from graph_service.web.streaming import size_thread_pools
 
 log = logging.getLogger(__name__)
@@ -29,8 +38,6 @@ the national roadmap, the municipal projects, municipalities, people and organis
 def prepare_store(store: Store, settings: Settings) -> None:
     """On an empty store, load ontology/ and data/ first (the fresh-clone path)."""
     if store.quad_count() == 0:
-        from graph_service.core.content import load_content
-
         loaded = load_content(store, settings)
         log.info("loaded %d content files into an empty store", len(loaded))
 
@@ -42,7 +49,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        size_thread_pools()
+        app.state.stream_limiter = size_thread_pools(settings.request_threads,
+                                                      settings.stream_threads)
         if app.state.store is None:
             app.state.store = open_store(settings)
             prepare_store(app.state.store, settings)
@@ -61,36 +69,23 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.cache = StateCache(settings.cache_entries)
     install_error_handlers(app)
+    app.add_exception_handler(NotConforming, on_not_conforming)
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)
     app.add_middleware(CachingMiddleware)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for router in _routers():
-        app.include_router(router)
-    return app
-
-
-def _routers() -> list:  # type: ignore[type-arg]
-    from graph_service.linked_data import dataset
-    from graph_service.sparql import graph_store
-    from graph_service.web import health
-    from graph_service.linked_data import home
-    from graph_service.linked_data import entities as linked_data
-    from graph_service.sparql import queries
-    from graph_service.sparql import protocol as sparql
-    from graph_service.validation import submissions
-    from graph_service.sparql import update
-    from graph_service.validation import routes as validation_routes
-
-    return [
+    for router in (
         health.router,
-        sparql.router,
+        protocol.router,
         update.router,
         graph_store.router,
-        queries.router,
-        linked_data.router,
+        queries.build_router(settings),
+        entities.router,
         dataset.router,
         validation_routes.router,
         submissions.router,
         home.router,
-    ]
+    ):
+        app.include_router(router)
+    return app

@@ -1,4 +1,8 @@
-"""`smartby`: serve, load, validate, query and export from the shell (exit 0 / 1 / 2)."""
+"""`smartby`: serve, load, validate, query and export from the shell (exit 0 / 1 / 2).
+
+Each command imports its machinery inside the command, on purpose: `smartby --help` and
+`smartby validate` then start without loading the web app, uvicorn or a store backend.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
-from graph_service.core.errors import ServiceError
+from graph_service.core.errors import SmartbyError
 from graph_service.settings import Settings
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -80,8 +84,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, store: str 
 @store_option
 def load(data_dir: Path | None, store: str | None) -> None:
     """Load ontology/ and data/ into the store, one named graph per file (idempotent)."""
-    from graph_service.core.content import LoadedFile, content_files, load_content
+    from graph_service.core.content import content_files
     from graph_service.store import open_store
+    from graph_service.store.loading import LoadedFile, load_content
 
     settings = _settings(data_dir=data_dir, store=store)
     files = content_files(settings.content_dir)
@@ -98,7 +103,7 @@ def load(data_dir: Path | None, store: str | None) -> None:
         for item in loaded:
             click.echo(f"{item.path.name}: {item.triples} triples → <{item.graph}>", err=True)
         click.echo(f"{target.quad_count()} quads in the store", err=True)
-    except ServiceError as exc:
+    except SmartbyError as exc:
         _fail(exc.detail)
     finally:
         target.close()
@@ -121,12 +126,12 @@ def validate(files: tuple[Path, ...], fmt: str, lang: str, alone: bool) -> None:
     settings = _settings()
     try:
         outcome = validate_files(settings, list(files), with_context=not alone)
-    except ServiceError as exc:
+    except SmartbyError as exc:
         _fail(exc.detail)
     except OSError as exc:
         _fail(str(exc))
     if fmt == "json":
-        from graph_service.validation.shacl import report_json
+        from graph_service.validation.outcome import report_json
 
         click.echo(report_json(outcome, lang))
     elif fmt in ("turtle", "jsonld"):
@@ -151,15 +156,15 @@ def query(
     """Run QUERY: SPARQL text, a .rq file, or the name of a query in queries/."""
     from graph_service.app import prepare_store
     from graph_service.core.media import GRAPH_TYPES, RESULTS_TYPES, resolve_format
-    from graph_service.sparql.queries import resolve_cli_query
     from graph_service.core.sparql_text import refuse_remote_fetches
+    from graph_service.sparql.catalogue import resolve_cli_query
     from graph_service.store import QueryRequest, open_store
 
     settings = _settings(data_dir=data_dir, store=store)
     try:
         text = resolve_cli_query(settings, query, params)
         refuse_remote_fetches(text, allowed=settings.allow_service)
-    except ServiceError as exc:
+    except SmartbyError as exc:
         _fail(exc.detail)
     media_type = resolve_format(fmt) if fmt else None
     if media_type and media_type not in RESULTS_TYPES and media_type not in GRAPH_TYPES:
@@ -180,7 +185,7 @@ def query(
         for chunk in result.chunks:
             sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
-    except ServiceError as exc:
+    except SmartbyError as exc:
         _fail(exc.detail)
     finally:
         target.close()
@@ -207,7 +212,7 @@ def export(fmt: str, output: Path | None, data_dir: Path | None, store: str | No
     try:
         prepare_store(target, settings)
         body = target.export(media_type)
-    except ServiceError as exc:
+    except SmartbyError as exc:
         _fail(exc.detail)
     finally:
         target.close()

@@ -58,6 +58,41 @@ class Settings(BaseSettings):
     )
     query_timeout: float = Field(30.0, gt=0, description="Seconds before a query gets 503.")
     query_workers: int = Field(2, ge=1, description="Worker processes evaluating queries.")
+    max_waiting_queries: int = Field(
+        256, ge=0, description="Queries that may wait for a busy worker; beyond them 503 at once."
+    )
+    reap_grace: float = Field(
+        1.0, gt=0, description="Seconds past its deadline before an abandoned query's worker is "
+        "killed and replaced.",
+    )
+    request_threads: int = Field(
+        512, ge=8, description="Threads for blocking work of requests (most of them wait on the "
+        "store); above max_waiting_queries so waiters never starve other routes.",
+    )
+    stream_threads: int = Field(
+        256, ge=1, description="Threads sending result chunks, apart from request_threads.",
+    )
+    cache_entries: int = Field(
+        1024, ge=1, description="Documents derived from the store (descriptions, VoID) kept per "
+        "store state.",
+    )
+    state_ttl: float = Field(
+        1.0, ge=0, description="Seconds a replica may serve an ETag or a cached page derived "
+        "from the remote store's version before asking the store again.",
+    )
+    store_write_timeout: float = Field(
+        120.0, gt=0, description="Seconds a write to the remote store may take.",
+    )
+    store_read_attempts: int = Field(
+        3, ge=1, description="Tries of an idempotent read when the remote store's connection "
+        "fails; writes are sent once.",
+    )
+    store_retry_pause: float = Field(
+        0.2, ge=0, description="Seconds between those tries.",
+    )
+    store_max_connections: int = Field(
+        32, ge=1, description="Pooled HTTP connections to the remote store.",
+    )
     row_limit: int = Field(0, ge=0, description="Maximum SELECT rows returned; 0: no limit.")
     max_body: int = Field(10 * 1024 * 1024, gt=0, description="Largest request body in bytes.")
     base_iri: str = Field(CANONICAL_BASE_IRI, description="The canonical namespace.")

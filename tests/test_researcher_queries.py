@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 from rdflib import Graph, Literal, URIRef
 
-from graph_service.sparql.queries import CatalogueError, bind_parameters, load_catalogue
+from graph_service.sparql.catalogue import CatalogueError, bind_parameters, load_catalogue
 
 QUERIES = ROOT / "queries"
 ID = "https://w3id.org/smartby/id/"

@@ -16,11 +16,17 @@ from rdflib.compare import isomorphic
 from rdflib.query import Result
 
 from graph_service.app import create_app
-from graph_service.core.errors import BadRequest, NotAcceptable, QueryTimeout, RdfSyntaxError
-from graph_service.core.content import content_files, graph_for_file, load_content
+from graph_service.core.content import content_files, graph_for_file
+from graph_service.core.errors import (
+    InvalidRequest,
+    InvalidSyntax,
+    NoAcceptableFormat,
+    QueryTimeout,
+)
 from graph_service.settings import Settings
 from graph_service.store import DEFAULT_GRAPH, QueryRequest, Store
 from graph_service.store.embedded import EmbeddedStore
+from graph_service.store.loading import load_content
 from graph_service.store.remote import STAGING_PREFIX, RemoteStore, query_form
 
 EX = "http://example.org/"
@@ -195,7 +201,7 @@ def test_the_default_graph_is_the_union_unless_the_dataset_is_given(store: Store
 
 @pytest.mark.parametrize("query", ["SELECT * WHERE { ?s ?p }", "SELEC * {}", "ASK { ?s ?p ?o "])
 def test_a_malformed_query_is_a_syntax_error_with_its_position(store: Store, query: str) -> None:
-    with pytest.raises(RdfSyntaxError) as caught:
+    with pytest.raises(InvalidSyntax) as caught:
         store.query(QueryRequest(query)).read()
     assert caught.value.status == 400
     assert caught.value.line == 1
@@ -206,7 +212,7 @@ def test_a_malformed_query_is_a_syntax_error_with_its_position(store: Store, que
     [(SELECT_ALL, {"results_type": None}), ("CONSTRUCT WHERE { ?s ?p ?o }", {"graph_type": None})],
 )
 def test_no_acceptable_type_is_406(store: Store, query: str, kwargs: dict[str, object]) -> None:
-    with pytest.raises(NotAcceptable):
+    with pytest.raises(NoAcceptableFormat):
         store.query(QueryRequest(query, **kwargs)).read()  # type: ignore[arg-type]
 
 
@@ -240,7 +246,7 @@ def test_updates_change_the_data_the_count_and_the_state(store: Store) -> None:
     assert store.quad_count() == before_count + 1
     assert store.state() != before_state
     assert store.has_graph(G1)
-    with pytest.raises(BadRequest):
+    with pytest.raises(InvalidRequest):
         store.update("INSERT DATA { <a> }")
 
 
@@ -253,7 +259,7 @@ def test_replacing_graphs_replaces_and_drops(store: Store) -> None:
 
 def test_a_failing_replace_leaves_nothing_behind(store: Store) -> None:
     store.replace_graphs({G1: nt(f"<{EX}a> <{EX}p> \"kept\"")})
-    with pytest.raises(BadRequest):
+    with pytest.raises(InvalidRequest):
         store.replace_graphs({
             G1: nt(f"<{EX}a> <{EX}p> \"half\""),
             G2: b"<http://example.org/broken> <no closing .\n",
@@ -318,7 +324,7 @@ def test_staged_replaces_move_whole_graphs_and_leave_no_staging_graph(
         {G1: nt(f"<{EX}a> <{EX}p> \"2\""), G2: nt(f"<{EX}b> <{EX}p> \"3\"")}
     )
     assert staging_store.named_graphs() == [G1, G2]
-    with pytest.raises(BadRequest):
+    with pytest.raises(InvalidRequest):
         staging_store.replace_graphs({G1: b"<broken", G2: b""})
     rows = select_rows(staging_store, "SELECT ?g ?o WHERE { GRAPH ?g { ?s ?p ?o } }")
     assert sorted((r["g"], r["o"]) for r in rows) == [(G1, "2"), (G2, "3")]

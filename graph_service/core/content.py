@@ -1,27 +1,18 @@
-"""Loading the curated content (ontology/ and data/) into named graphs, idempotently."""
+"""The curated content (ontology/ and data/): which files, which named graph each is, their
+quads under the configured namespace. Reading only; `store.loading` writes them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
 from graph_service.core.identifiers import graph_iri
-from graph_service.core.rdf_input import ntriples, parse_quads
+from graph_service.core.rdf_input import parse_quads
 from graph_service.settings import CANONICAL_BASE_IRI, Settings
-from graph_service.store import Store
 
 CONTENT_FOLDERS = ("ontology", "data")
-
-
-@dataclass(frozen=True)
-class LoadedFile:
-    path: Path
-    graph: str
-    triples: int
 
 
 def content_files(content_dir: Path) -> list[Path]:
@@ -50,22 +41,3 @@ def rebase(quads: list[ox.Quad], base_iri: str) -> list[ox.Quad]:
 def read_content_file(settings: Settings, path: Path) -> list[ox.Quad]:
     quads = parse_quads(path.read_bytes(), ox.RdfFormat.TURTLE, source=str(path))
     return rebase(quads, settings.base_iri)
-
-
-def load_content(
-    store: Store,
-    settings: Settings,
-    *,
-    progress: Callable[[LoadedFile], None] | None = None,
-) -> list[LoadedFile]:
-    """Replace each content file's graph by the file's triples (loading twice changes nothing)."""
-    loaded = []
-    for path in content_files(settings.content_dir):
-        quads = read_content_file(settings, path)
-        graph = graph_for_file(settings, path)
-        store.replace_graphs({graph: ntriples(quads)})
-        item = LoadedFile(path, graph, len(quads))
-        loaded.append(item)
-        if progress:
-            progress(item)
-    return loaded

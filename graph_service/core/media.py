@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from graph_service.core.errors import NotAcceptable
+from graph_service.core.errors import NoAcceptableFormat
 
 # SELECT / ASK results, first is the default.
 RESULTS_TYPES: dict[str, ox.QueryResultsFormat] = {
@@ -142,7 +142,7 @@ def negotiate(header: str | None, offered: list[str]) -> str:
     """Like `preferred`, but 406 when nothing offered is acceptable."""
     choice = preferred(header, offered)
     if choice is None:
-        raise NotAcceptable(
+        raise NoAcceptableFormat(
             f"None of the available media types is acceptable: {', '.join(offered)}."
         )
     return choice

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.term import Node
 
-from graph_service.core.errors import RdfSyntaxError, UnsupportedMediaType
+from graph_service.core.errors import InvalidSyntax, UnsupportedFormat
 from graph_service.core.media import PARSEABLE_TYPES, base_media_type
 from graph_service.core.sparql_text import position_in
 
@@ -32,15 +32,21 @@ def rdf_format_for(content_type: str | None) -> ox.RdfFormat:
         return PARSEABLE_TYPES[media_type]
     except KeyError:
         supported = ", ".join(sorted(set(PARSEABLE_TYPES)))
-        raise UnsupportedMediaType(
+        raise UnsupportedFormat(
             f"Cannot read '{media_type or 'no Content-Type'}'. Send one of: {supported}."
         ) from None
+
+
+def parse_body(data: bytes, content_type: str | None) -> list[ox.Quad]:
+    """A request body's quads, by its Content-Type (unknown syntax: UnsupportedFormat; bad
+    syntax: InvalidSyntax with line and column)."""
+    return parse_quads(data, rdf_format_for(content_type))
 
 
 def parse_quads(
     data: bytes, fmt: ox.RdfFormat, *, base_iri: str | None = None, source: str = ""
 ) -> list[ox.Quad]:
-    """All quads of a document (its blank nodes fresh), or RdfSyntaxError naming where it
+    """All quads of a document (its blank nodes fresh), or InvalidSyntax naming where it
     broke."""
     if fmt == ox.RdfFormat.RDF_XML:
         _refuse_entity_expansion(data, source)
@@ -53,10 +59,10 @@ def parse_quads(
         if line is None:
             line, column = position_in(str(exc))
         prefix = f"{source}: " if source else ""
-        raise RdfSyntaxError(f"{prefix}{message}", line=line, column=column) from exc
+        raise InvalidSyntax(f"{prefix}{message}", line=line, column=column) from exc
     except (ValueError, OSError) as exc:
         prefix = f"{source}: " if source else ""
-        raise RdfSyntaxError(f"{prefix}{exc}") from exc
+        raise InvalidSyntax(f"{prefix}{exc}") from exc
 
 
 def _refuse_entity_expansion(data: bytes, source: str) -> None:
@@ -74,7 +80,7 @@ def _refuse_entity_expansion(data: bytes, source: str) -> None:
             return
         problem = f"its entity references would expand to more than {MAX_ENTITY_EXPANSION} bytes"
     prefix = f"{source}: " if source else ""
-    raise RdfSyntaxError(
+    raise InvalidSyntax(
         f"{prefix}XML entities refused: {problem}. / XML-entiteter avvist: de refererer til "
         "hverandre eller ville blitt for store.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from graph_service.core.errors import BadRequest, RdfSyntaxError
+from graph_service.core.errors import InvalidRequest, InvalidSyntax
 
 _LONG_STRINGS = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""' r"|'''(?:[^'\\]|\\.|'(?!''))*'''", re.S
@@ -46,10 +46,17 @@ def position_in(message: str) -> tuple[int | None, int | None]:
     return int(match.group(1)), int(column) if column else None
 
 
-def syntax_error_from(message: str) -> RdfSyntaxError:
+def syntax_error_from(message: str) -> InvalidSyntax:
     """Keep the SPARQL parser's words and pull out the position."""
     line, column = position_in(message)
-    return RdfSyntaxError(f"Syntax error: {message}", line=line, column=column)
+    return InvalidSyntax(f"Syntax error: {message}", line=line, column=column)
+
+
+def update_refused(exc: Exception) -> InvalidRequest:
+    """An update the engine parsed but could not apply (DROP of a missing graph, CREATE of an
+    existing one): the client's to fix."""
+    return InvalidRequest(f"The update could not be applied: {exc}. / Oppdateringen kunne ikke "
+                          "utføres. / Oppdateringa kunne ikkje utførast.")
 
 
 def remote_keywords(text: str) -> list[str]:
@@ -63,7 +70,7 @@ def refuse_remote_fetches(text: str, *, allowed: bool = False) -> None:
         return
     found = remote_keywords(text)
     if found:
-        raise BadRequest(
+        raise InvalidRequest(
             f"{' and '.join(found)} is not allowed here: the server does not fetch remote "
             "data on a client's behalf. / "
             f"{' og '.join(found)} er ikke tillatt her: tjenesten henter ikke eksterne data."

@@ -6,7 +6,6 @@ DCAT-AP-NO https://data.norge.no/specification/dcat-ap-no
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -17,20 +16,16 @@ from fastapi.responses import Response
 from rdflib import RDF, XSD, BNode, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, SKOS, VOID
 
-from graph_service.web.deps import SettingsDep, StoreDep
-from graph_service.core.errors import NotFound
-from graph_service.web.html import render_page
-from graph_service.linked_data.entities import (
-    bind_prefixes,
-    construct,
-    rdf_response,
-    select,
-    serialize,
-)
 from graph_service.core.content import read_content_file
+from graph_service.core.errors import NotFound
 from graph_service.core.media import DATASET_TYPES, negotiate
+from graph_service.core.state_cache import StateCache
+from graph_service.linked_data.describe import bind_prefixes, construct, select
+from graph_service.linked_data.entities import rdf_response, serialize
 from graph_service.settings import Settings
 from graph_service.store import Store
+from graph_service.web.deps import CacheDep, SettingsDep, StoreDep
+from graph_service.web.html import render_page
 
 SCHEMA = "https://schema.org/"
 DUMPS = {  # suffix → (media type, EU file type, title nb, title en)
@@ -265,20 +260,11 @@ def catalog_graph(store: Store, settings: Settings, service: str) -> rdflib.Grap
 
 # -- responses -------------------------------------------------------------------------------
 
-_void_cache: dict[tuple[str, str], rdflib.Graph] = {}
-_lock = threading.Lock()
-
-
-def cached_void(store: Store, settings: Settings, service: str) -> rdflib.Graph:
-    key = (store.state(), service)
-    with _lock:
-        found = _void_cache.get(key)
-    if found is None:
-        found = void_graph(store, settings, service)
-        with _lock:
-            _void_cache.clear()
-            _void_cache[key] = found
-    return found
+def cached_void(
+    store: Store, settings: Settings, service: str, cache: StateCache
+) -> rdflib.Graph:
+    return cache.get_or_build(store.state(), ("void", service),
+                              lambda: void_graph(store, settings, service))
 
 
 def description_response(request: Request, graph: rdflib.Graph, settings: Settings,
@@ -325,9 +311,11 @@ async def get_dataset_file(suffix: str, request: Request, store: StoreDep) -> Re
 
 @router.get("/.well-known/void")
 @router.head("/.well-known/void", include_in_schema=False)
-async def get_void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+async def get_void(
+    request: Request, store: StoreDep, settings: SettingsDep, cache: CacheDep
+) -> Response:
     """VoID description: figures, partitions, linksets, endpoint, dumps, example resources."""
-    graph = await run_in_threadpool(cached_void, store, settings, service_base(request))
+    graph = await run_in_threadpool(cached_void, store, settings, service_base(request), cache)
     return description_response(request, graph, settings, ("VoID-beskrivelse", "VoID description"))
 
 

@@ -11,9 +11,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from graph_service.web.html import choose_language, render_page
-from graph_service.linked_data.entities import LABEL_PREDICATES
+from graph_service.linked_data.describe import LABEL_PREDICATES
 from graph_service.settings import Settings
+from graph_service.web.html import choose_language, render_page
 
 SCHEMA = "https://schema.org/"
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from graph_service.web.deps import SettingsDep, StoreDep
+from graph_service.linked_data.describe import LABEL_PREDICATES, construct, select
 from graph_service.linked_data.entity_page import href, kind_name, label
-from graph_service.web.html import choose_language, render_page
-from graph_service.linked_data.entities import LABEL_PREDICATES, construct, select
 from graph_service.settings import Settings
 from graph_service.store import Store
+from graph_service.web.deps import SettingsDep, StoreDep
+from graph_service.web.html import choose_language, render_page
 
 SCHEMA = "https://schema.org/"
 DCT = "http://purl.org/dc/terms/"

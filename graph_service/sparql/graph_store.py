@@ -14,15 +14,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
-from graph_service.core.errors import BadRequest, NotFound
+from graph_service.core.errors import InvalidRequest, NotFound
 from graph_service.core.media import GRAPH_TYPES, negotiate
-from graph_service.core.rdf_input import ntriples
+from graph_service.core.rdf_input import ntriples, parse_body
 from graph_service.settings import Settings
 from graph_service.store import DEFAULT_GRAPH, Store, graph_iri_term
-from graph_service.sparql.update import guarded_write
-from graph_service.validation.shacl import NotConforming, parse_submission
-from graph_service.validation.routes import not_conforming_response
+from graph_service.validation.guard import guarded_write
+from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -32,29 +30,29 @@ def target_graph(request: Request) -> str | None:
     reference is resolved against the request IRI, as Oxigraph server and Fuseki do."""
     params = request.query_params
     if "default" in params and "graph" in params:
-        raise BadRequest("Give either 'graph' or 'default', not both. / Oppgi enten 'graph' "
+        raise InvalidRequest("Give either 'graph' or 'default', not both. / Oppgi enten 'graph' "
                          "eller 'default', ikke begge.")
     if "default" in params:
         return DEFAULT_GRAPH
     if len(params.getlist("graph")) > 1:
-        raise BadRequest("Give 'graph' once. / Oppgi 'graph' bare én gang.")
+        raise InvalidRequest("Give 'graph' once. / Oppgi 'graph' bare én gang.")
     graph = params.get("graph")
     if graph is None:
         return None
     if not graph.strip():
-        raise BadRequest("'graph' is empty. / 'graph' er tom.")
+        raise InvalidRequest("'graph' is empty. / 'graph' er tom.")
     if not _SCHEME.match(graph):
         graph = urljoin(str(request.url.replace(query="", fragment="")), graph)
     try:
         ox.NamedNode(graph)
     except ValueError as exc:
-        raise BadRequest(f"'graph' is not an IRI: {exc}. / 'graph' er ikke en IRI.") from exc
+        raise InvalidRequest(f"'graph' is not an IRI: {exc}. / 'graph' er ikke en IRI.") from exc
     return graph
 
 
 def _required(graph: str | None) -> str:
     if graph is None:
-        raise BadRequest("Name the graph: '?graph=IRI' or '?default'. / Oppgi grafen: "
+        raise InvalidRequest("Name the graph: '?graph=IRI' or '?default'. / Oppgi grafen: "
                          "'?graph=IRI' eller '?default'.")
     return graph
 
@@ -72,7 +70,7 @@ def write_graph(
     *, replace: bool, admin: bool,
 ) -> bool:
     """PUT (replace) or POST (merge) RDF into a graph; True when the graph is new."""
-    quads = parse_submission(body, content_type)
+    quads = parse_body(body, content_type)
     data = ntriples(quads)
     target = _term(graph)
 
@@ -134,12 +132,9 @@ async def _write(
     admin: bool,
 ) -> Response:
     body = await request.body()
-    try:
-        created = await run_in_threadpool(
-            write_graph, settings, store, graph, body, request.headers.get("content-type"),
-            replace=replace, admin=admin)
-    except NotConforming as exc:
-        return not_conforming_response(request, settings, exc)
+    created = await run_in_threadpool(
+        write_graph, settings, store, graph, body, request.headers.get("content-type"),
+        replace=replace, admin=admin)
     return Response(status_code=201 if created else 204,
                     headers={"Location": _location(graph)} if created else None)
 
@@ -165,8 +160,5 @@ def remove_graph(request: Request, settings: SettingsDep, store: StoreDep, write
                  admin: Admin) -> Response:
     """Delete a graph (token): 204, or 404 for an unknown graph."""
     graph = _required(target_graph(request))
-    try:
-        delete_graph(settings, store, graph, admin=admin)
-    except NotConforming as exc:
-        return not_conforming_response(request, settings, exc)
+    delete_graph(settings, store, graph, admin=admin)
     return Response(status_code=204)

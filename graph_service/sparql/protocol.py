@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.web.deps import SettingsDep, StoreDep
-from graph_service.core.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from graph_service.core.errors import InvalidRequest, NoAcceptableFormat, UnsupportedFormat
 from graph_service.core.media import (
     GRAPH_TYPES,
     RESULTS_TYPES,
@@ -20,9 +20,13 @@ from graph_service.core.media import (
     preferred,
     resolve_format,
 )
-from graph_service.settings import Settings
 from graph_service.core.sparql_text import refuse_remote_fetches
+from graph_service.settings import Settings
+from graph_service.sparql.catalogue import editor_entries
+from graph_service.sparql.service_description import describe_service
 from graph_service.store import QueryRequest, Store
+from graph_service.web.deps import SettingsDep, StoreDep
+from graph_service.web.html import render_page
 from graph_service.web.streaming import stream_chunks
 
 HTML = "text/html"
@@ -69,12 +73,12 @@ def check_parameters(pairs: Sequence[tuple[str, str]], body_query: str | None = 
     if body_query is not None:
         queries.append(body_query)
     if any(k in ("update", "using-graph-uri", "using-named-graph-uri") for k, _ in pairs):
-        raise BadRequest(
+        raise InvalidRequest(
             "The query endpoint does not run updates; send SPARQL Update to /update. / "
             "Spørreendepunktet kjører ikke oppdateringer; send SPARQL Update til /update."
         )
     if len(queries) > 1:
-        raise BadRequest("Exactly one query per request, got several. / "
+        raise InvalidRequest("Exactly one query per request, got several. / "
                          "Nøyaktig én spørring per forespørsel.")
     formats = [v for k, v in pairs if k == "format" and v]
     return ProtocolRequest(
@@ -99,15 +103,15 @@ async def read_protocol_request(request: Request) -> ProtocolRequest:
     if media_type == "application/sparql-query":
         charset = re.search(r"charset\s*=\s*\"?([\w-]+)", content_type, re.I)
         if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
-            raise UnsupportedMediaType("A direct POST query must be UTF-8. / Må være UTF-8.")
+            raise UnsupportedFormat("A direct POST query must be UTF-8. / Må være UTF-8.")
         try:
             text = (await request.body()).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise BadRequest(f"The query is not valid UTF-8: {exc}") from exc
+            raise InvalidRequest(f"The query is not valid UTF-8: {exc}") from exc
         return check_parameters(pairs, body_query=text)
     if media_type == "application/sparql-update":
         check_parameters([*pairs, ("update", "")])
-    raise UnsupportedMediaType(
+    raise UnsupportedFormat(
         "POST a query as application/x-www-form-urlencoded or application/sparql-query. / "
         "Send spørringen som application/x-www-form-urlencoded eller application/sparql-query."
     )
@@ -132,12 +136,12 @@ def choose_result_types(accept: str | None, fmt: str | None) -> tuple[str | None
         chosen = (results if results in RESULTS_TYPES else None,
                   graph if graph in GRAPH_TYPES else None)
         if chosen == (None, None):
-            raise NotAcceptable(f"Unknown result format {fmt!r}. / Ukjent resultatformat.")
+            raise NoAcceptableFormat(f"Unknown result format {fmt!r}. / Ukjent resultatformat.")
         return chosen
     results_type = _preferred_with_aliases(accept, list(RESULTS_TYPES), RESULTS_ALIASES)
     graph_type = _preferred_with_aliases(accept, list(GRAPH_TYPES), GRAPH_ALIASES)
     if results_type is None and graph_type is None:
-        raise NotAcceptable(
+        raise NoAcceptableFormat(
             "No result format matches the Accept header; SELECT/ASK offer "
             f"{', '.join(RESULTS_TYPES)}; CONSTRUCT/DESCRIBE offer {', '.join(GRAPH_TYPES)}."
         )
@@ -155,6 +159,7 @@ async def answer_query(
     settings: Settings,
     text: str,
     *,
+    limiter: anyio.CapacityLimiter,
     accept: str | None,
     fmt: str | None = None,
     default_graph_uris: tuple[str, ...] = (),
@@ -184,7 +189,7 @@ async def answer_query(
                      "application/rdf+xml": "rdf"}[result.media_type]
         headers["Content-Disposition"] = f'inline; filename="results.{extension}"'
     return StreamingResponse(
-        stream_chunks(result.chunks), media_type=result.media_type, headers=headers
+        stream_chunks(result.chunks, limiter), media_type=result.media_type, headers=headers
     )
 
 
@@ -199,9 +204,6 @@ def local_prefixes(settings: Settings) -> dict[str, str]:
 
 
 def render_editor(request: Request, settings: Settings, query: str | None) -> Response:
-    from graph_service.web.html import render_page
-    from graph_service.sparql.queries import editor_entries
-
     return render_page(
         request,
         "sparql.html",
@@ -228,19 +230,18 @@ async def _handle(request: Request, store: Store, settings: Settings) -> Respons
             if choice == HTML:
                 return render_editor(request, settings, None)
             if choice is not None:
-                from graph_service.sparql.service_description import describe_service
-
                 body = await run_in_threadpool(
                     describe_service, store, settings, str(request.url_for("run_query")), choice
                 )
                 return Response(body, media_type=choice, headers={"Vary": "Accept"})
-        raise BadRequest("Missing the 'query' parameter. / Parameteren 'query' mangler.")
+        raise InvalidRequest("Missing the 'query' parameter. / Parameteren 'query' mangler.")
     if not protocol.query.strip():
-        raise BadRequest("The query is empty. / Spørringen er tom.")
+        raise InvalidRequest("The query is empty. / Spørringen er tom.")
     if request.method != "POST" and not protocol.format and browser_wants_page(accept):
         return render_editor(request, settings, protocol.query)  # a shared link
     return await answer_query(
-        store, settings, protocol.query, accept=accept, fmt=protocol.format,
+        store, settings, protocol.query, limiter=request.app.state.stream_limiter,
+        accept=accept, fmt=protocol.format,
         default_graph_uris=protocol.default_graph_uris,
         named_graph_uris=protocol.named_graph_uris,
     )

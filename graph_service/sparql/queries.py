@@ -1,335 +1,23 @@
-"""Named queries from queries/*.rq: grlc-style `#+` decorators, parameters bound via VALUES.
+"""`/queries`: the catalogue of named queries, and each one run with its parameters.
 
-Decorator format (YAML after `#+ `): https://github.com/CLARIAH/grlc#decorator-syntax
+Every query in `Settings.content_dir`'s queries/ is its own OpenAPI operation, so the router
+is built from the app's settings (`build_router`), never at import time.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from graph_service.web.deps import SettingsDep, StoreDep
-from graph_service.core.errors import BadRequest, NotFound
+from graph_service.core.errors import NotFound
 from graph_service.core.media import negotiate
-from graph_service.settings import Settings, default_content_dir
-
-XSD = "http://www.w3.org/2001/XMLSchema#"
-PARAM_TYPES = ("iri", "string", "integer", "decimal", "boolean", "date")
-_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
-_LEXICAL = {
-    "integer": re.compile(r"^[+-]?\d+$"),
-    "decimal": re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$"),
-    "boolean": re.compile(r"^(true|false)$"),
-}
-# Blank out strings, IRIs and comments (keeping offsets) before looking for keywords.
-_OPAQUE = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*',
-    re.S,
-)
-_WHERE = re.compile(r"\bWHERE\s*\{", re.I)
-_FORM = re.compile(r"\b(SELECT|CONSTRUCT|ASK|DESCRIBE)\b", re.I)
-OWN_PARAMETERS = {"format", "lang"}
-
-
-class CatalogueError(ValueError):
-    """A query file whose decorators do not parse or do not match the query."""
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    type: str
-    description: dict[str, str]
-    default: str | None = None
-    enum: tuple[str, ...] = ()
-    required: bool = False
-    prefix: str | None = None  # an iri parameter may be given as a local name after this
-    lang: str | None = None  # a string parameter's language tag
-
-    def schema(self) -> dict[str, Any]:
-        """The parameter's JSON schema, for OpenAPI and the catalogue."""
-        kinds = {"integer": "integer", "decimal": "number", "boolean": "boolean"}
-        schema: dict[str, Any] = {"type": kinds.get(self.type, "string")}
-        if self.type == "iri":
-            schema["format"] = "iri"
-        if self.type == "date":
-            schema["format"] = "date"
-        if self.enum:
-            schema["enum"] = list(self.enum)
-        if self.default is not None:
-            schema["default"] = self.default
-        return schema
-
-
-@dataclass(frozen=True)
-class NamedQuery:
-    name: str
-    text: str
-    summary: dict[str, str]
-    description: dict[str, str]
-    tags: tuple[str, ...]
-    params: tuple[Parameter, ...] = field(default=())
-    form: str = "SELECT"
-
-    def as_json(self, base_url: str) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "summary": self.summary,
-            "description": self.description,
-            "tags": list(self.tags),
-            "form": self.form,
-            "url": f"{base_url}queries/{self.name}",
-            "params": [
-                {"name": p.name, "type": p.type, "required": p.required,
-                 "description": p.description, "default": p.default,
-                 "enum": list(p.enum), "prefix": p.prefix, "schema": p.schema()}
-                for p in self.params
-            ],
-            "query": self.text,
-        }
-
-
-def _bilingual(value: Any, what: str, source: str) -> dict[str, str]:
-    if isinstance(value, str):
-        return {"nb": value, "en": value}
-    if isinstance(value, dict) and {"nb", "en"} <= set(value) and all(
-        isinstance(v, str) for v in value.values()
-    ):
-        return {"nb": value["nb"], "en": value["en"]}
-    raise CatalogueError(f"{source}: '{what}' needs 'nb' and 'en' texts")
-
-
-def parse_decorators(text: str, source: str) -> dict[str, Any]:
-    """The YAML in the leading `#+` lines; a decorator that does not parse is an error."""
-    lines = [line[2:].removeprefix(" ") for line in text.splitlines() if line.startswith("#+")]
-    if not lines:
-        raise CatalogueError(f"{source}: no '#+' decorators")
-    try:
-        data = yaml.safe_load("\n".join(lines))
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"{source}: decorators are not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CatalogueError(f"{source}: decorators must be a YAML mapping")
-    unknown = set(data) - {"summary", "description", "tags", "params"}
-    if unknown:
-        raise CatalogueError(f"{source}: unknown decorators {sorted(unknown)}")
-    return data
-
-
-def _parse_parameter(name: str, spec: Any, source: str) -> Parameter:
-    if not _PARAM_NAME.match(name) or not isinstance(spec, dict):
-        raise CatalogueError(f"{source}: parameter {name!r} must be a lowercase name with a map")
-    kind = spec.get("type")
-    if kind not in PARAM_TYPES:
-        raise CatalogueError(f"{source}: parameter {name!r} type must be one of {PARAM_TYPES}")
-    unknown = set(spec) - {"type", "description", "default", "enum", "required", "prefix", "lang"}
-    if unknown:
-        raise CatalogueError(f"{source}: parameter {name!r} has unknown keys {sorted(unknown)}")
-    default = spec.get("default")
-    param = Parameter(
-        name=name,
-        type=kind,
-        description=_bilingual(spec.get("description", name), "description", source),
-        default=None if default is None else str(default).lower()
-        if isinstance(default, bool) else str(default),
-        enum=tuple(str(v) for v in spec.get("enum") or ()),
-        required=bool(spec.get("required", False)),
-        prefix=spec.get("prefix"),
-        lang=spec.get("lang"),
-    )
-    for value in ([param.default] if param.default is not None else []) + list(param.enum):
-        try:
-            _term_for(param, value, check_enum=False)
-        except BadRequest as exc:
-            raise CatalogueError(f"{source}: {exc.detail}") from exc
-    return param
-
-
-def _blank_opaque(text: str) -> str:
-    return _OPAQUE.sub(lambda m: " " * len(m.group(0)), text)
-
-
-def load_query(path: Path) -> NamedQuery:
-    """One .rq file, checked: decorators, parameter names used as `?_name` in the query."""
-    source = path.name
-    name = path.stem
-    if not _NAME.match(name):
-        raise CatalogueError(f"{source}: file names are kebab-case")
-    text = path.read_text(encoding="utf-8")
-    data = parse_decorators(text, source)
-    if "summary" not in data:
-        raise CatalogueError(f"{source}: a 'summary' decorator is required")
-    raw_params = data.get("params") or {}
-    if not isinstance(raw_params, dict):
-        raise CatalogueError(f"{source}: 'params' must map names to their specification")
-    params = tuple(_parse_parameter(str(k), v, source) for k, v in raw_params.items())
-    code = _blank_opaque(text)
-    used = set(re.findall(r"[?$]_([A-Za-z0-9_]+)", code))
-    declared = {p.name for p in params}
-    if used != declared:
-        raise CatalogueError(
-            f"{source}: parameters used as ?_name {sorted(used)} differ from those declared "
-            f"{sorted(declared)}"
-        )
-    if params and not _WHERE.search(code):
-        raise CatalogueError(f"{source}: a query with parameters needs an explicit 'WHERE {{'")
-    form = _FORM.search(code)
-    tags = data.get("tags") or []
-    if not isinstance(tags, list):
-        raise CatalogueError(f"{source}: 'tags' must be a list")
-    return NamedQuery(
-        name=name,
-        text=text,
-        summary=_bilingual(data["summary"], "summary", source),
-        description=_bilingual(data.get("description", data["summary"]), "description", source),
-        tags=tuple(str(t) for t in tags),
-        params=params,
-        form=form.group(1).upper() if form else "SELECT",
-    )
-
-
-@lru_cache(maxsize=8)
-def _load_catalogue(folder: Path, stamp: tuple[tuple[str, float], ...]) -> dict[str, NamedQuery]:
-    return {q.name: q for q in (load_query(folder / name) for name, _ in stamp)}
-
-
-def load_catalogue(folder: Path) -> dict[str, NamedQuery]:
-    """Every query in the folder by name (re-read when a file changes)."""
-    files = sorted(folder.glob("*.rq")) if folder.is_dir() else []
-    return _load_catalogue(folder, tuple((p.name, p.stat().st_mtime) for p in files))
-
-
-def catalogue_for(settings: Settings) -> dict[str, NamedQuery]:
-    return load_catalogue(Path(settings.content_dir) / "queries")
-
-
-# -- binding ----------------------------------------------------------------------------
-
-
-def _term_for(param: Parameter, value: str, *, check_enum: bool = True) -> str:
-    """The value as a checked SPARQL term; 400 when it is not of the parameter's type."""
-    bad = BadRequest(
-        f"Parameter {param.name!r} must be of type {param.type}: {value!r}. / "
-        f"Parameteren {param.name!r} må være av typen {param.type}."
-    )
-    if param.type == "iri":
-        iri = value.strip()
-        if param.prefix and not _ABSOLUTE_IRI.match(iri):
-            iri = param.prefix + iri
-        if not _ABSOLUTE_IRI.match(iri):
-            raise bad
-        try:
-            term: ox.NamedNode | ox.Literal = ox.NamedNode(iri)
-        except ValueError as exc:
-            raise bad from exc
-        allowed = [param.prefix + v if param.prefix and not _ABSOLUTE_IRI.match(v) else v
-                   for v in param.enum]
-        if check_enum and param.enum and iri not in allowed:
-            raise BadRequest(
-                f"Parameter {param.name!r} must be one of {list(param.enum)}. / "
-                f"Parameteren {param.name!r} må være en av {list(param.enum)}."
-            )
-        return str(term)
-    if check_enum and param.enum and value not in param.enum:
-        raise BadRequest(
-            f"Parameter {param.name!r} must be one of {list(param.enum)}. / "
-            f"Parameteren {param.name!r} må være en av {list(param.enum)}."
-        )
-    if param.type == "string":
-        return str(ox.Literal(value, language=param.lang) if param.lang else ox.Literal(value))
-    if param.type == "date":
-        try:
-            dt.date.fromisoformat(value)
-        except ValueError as exc:
-            raise bad from exc
-        return str(ox.Literal(value, datatype=ox.NamedNode(XSD + "date")))
-    if not _LEXICAL[param.type].match(value):
-        raise bad
-    return str(ox.Literal(value, datatype=ox.NamedNode(XSD + param.type)))
-
-
-def bind_parameters(query: NamedQuery, values: Mapping[str, Sequence[str]]) -> str:
-    """The query text with each given (or default) value in a VALUES block inside WHERE."""
-    known = {p.name for p in query.params}
-    unknown = set(values) - known - OWN_PARAMETERS
-    if unknown:
-        raise BadRequest(
-            f"Unknown parameters {sorted(unknown)}; {query.name} takes {sorted(known) or 'none'}."
-            f" / Ukjente parametere {sorted(unknown)}."
-        )
-    blocks = []
-    for param in query.params:
-        given = [v for v in values.get(param.name, ()) if v != ""]
-        if not given and param.default is not None:
-            given = [param.default]
-        if not given:
-            if param.required:
-                raise BadRequest(f"Parameter {param.name!r} is required. / "
-                                 f"Parameteren {param.name!r} er påkrevd.")
-            continue
-        terms = " ".join(_term_for(param, v) for v in given)
-        blocks.append(f"VALUES ?_{param.name} {{ {terms} }}")
-    if not blocks:
-        return query.text
-    where = _WHERE.search(_blank_opaque(query.text))
-    assert where is not None  # checked when the file was loaded
-    cut = where.end()
-    return query.text[:cut] + "\n  " + "\n  ".join(blocks) + query.text[cut:]
-
-
-def parse_cli_params(params: Sequence[str]) -> dict[str, list[str]]:
-    values: dict[str, list[str]] = {}
-    for item in params:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise BadRequest(f"--param takes NAME=VALUE, got {item!r}")
-        values.setdefault(name.strip(), []).append(value)
-    return values
-
-
-def resolve_cli_query(settings: Settings, query: str, params: tuple[str, ...]) -> str:
-    """A catalogue NAME with `--param k=v` bindings, a .rq file, or SPARQL text."""
-    catalogue = catalogue_for(settings)
-    if query in catalogue:
-        return bind_parameters(catalogue[query], parse_cli_params(params))
-    path = Path(query)
-    if query.endswith(".rq") and path.is_file():
-        named = load_query(path) if params else None
-        return bind_parameters(named, parse_cli_params(params)) if named else path.read_text(
-            encoding="utf-8")
-    if params:
-        raise BadRequest(f"Parameters are only for named queries; no query named {query!r}.")
-    if _NAME.match(query):
-        raise BadRequest(f"No query named {query!r}; known: {', '.join(sorted(catalogue))}.")
-    return query
-
-
-def editor_entries(settings: Settings) -> list[dict[str, Any]]:
-    """The catalogue for the editor page: each query with its defaults bound, ready to run."""
-    entries = []
-    for named in catalogue_for(settings).values():
-        try:
-            text = bind_parameters(named, {})
-        except BadRequest:  # a required parameter without default: show the raw text
-            text = named.text
-        entries.append({"name": named.name, "summary": named.summary, "query": text})
-    return entries
-
-
-# -- routes -------------------------------------------------------------------------------
+from graph_service.settings import Settings
+from graph_service.sparql.catalogue import NamedQuery, bind_parameters, catalogue_for
+from graph_service.sparql.protocol import answer_query
+from graph_service.web.deps import SettingsDep, StoreDep
+from graph_service.web.html import render_page
 
 
 def _base_url(request: Request) -> str:
@@ -337,8 +25,6 @@ def _base_url(request: Request) -> str:
 
 
 def _run_named(name: str, request: Request, store: Any, settings: Settings) -> Any:
-    from graph_service.sparql.protocol import answer_query
-
     named = catalogue_for(settings).get(name)
     if named is None:
         raise NotFound(f"No query named {name!r}. / Ingen spørring heter {name!r}.")
@@ -347,7 +33,8 @@ def _run_named(name: str, request: Request, store: Any, settings: Settings) -> A
         values.setdefault(key, []).append(value)
     text = bind_parameters(named, values)
     formats = [v for k, v in request.query_params.multi_items() if k == "format" and v]
-    return answer_query(store, settings, text, accept=request.headers.get("accept"),
+    return answer_query(store, settings, text, limiter=request.app.state.stream_limiter,
+                        accept=request.headers.get("accept"),
                         fmt=formats[0] if formats else None)  # the first, as on /sparql
 
 
@@ -363,28 +50,34 @@ def _openapi_parameters(named: NamedQuery) -> list[dict[str, Any]]:
     return params
 
 
-router = APIRouter(tags=["queries"])
-
-
-@router.get("/queries")
-@router.head("/queries", include_in_schema=False)
 def list_queries(request: Request, settings: SettingsDep) -> Response:
     """The catalogue of named queries (JSON, or HTML for browsers)."""
     catalogue = catalogue_for(settings)
     base = _base_url(request)
     items = [q.as_json(base) for q in catalogue.values()]
     if negotiate(request.headers.get("accept"), ["application/json", "text/html"]) == "text/html":
-        from graph_service.web.html import render_page
-
         return render_page(request, "queries.html", {"queries": items})
     return JSONResponse({"queries": items})
 
 
-def _register_operation(named: NamedQuery) -> None:
-    """Each query in the package's catalogue as its own OpenAPI operation."""
+def build_router(settings: Settings) -> APIRouter:
+    """The catalogue's routes, one OpenAPI operation per query in `settings.content_dir`."""
+    router = APIRouter(tags=["queries"])
+    router.add_api_route("/queries", list_queries, methods=["GET"])
+    router.add_api_route("/queries", list_queries, methods=["HEAD"], include_in_schema=False)
+    for named in catalogue_for(settings).values():
+        _add_operation(router, named)
+    router.add_api_route("/queries/{name}", run_named_query, methods=["GET"],
+                         response_class=Response)
+    router.add_api_route("/queries/{name}", run_named_query, methods=["HEAD"],
+                         include_in_schema=False, response_class=Response)
+    return router
 
+
+def _add_operation(router: APIRouter, named: NamedQuery) -> None:
     async def run_this(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-        return await _run_named(named.name, request, store, settings)
+        result: Response = await _run_named(named.name, request, store, settings)
+        return result
 
     router.add_api_route(
         f"/queries/{named.name}",
@@ -400,14 +93,9 @@ def _register_operation(named: NamedQuery) -> None:
                          include_in_schema=False, response_class=Response)
 
 
-for _named in load_catalogue(default_content_dir() / "queries").values():
-    _register_operation(_named)
-
-
-@router.get("/queries/{name}")
-@router.head("/queries/{name}", include_in_schema=False)
 async def run_named_query(
     name: str, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:
     """Run one named query with its parameters from the query string."""
-    return await _run_named(name, request, store, settings)
+    result: Response = await _run_named(name, request, store, settings)
+    return result

@@ -1,10 +1,16 @@
-"""The store interface every backend implements, and the choice of backend from one setting."""
+"""The store: the interface every backend implements (query, update, graph writes, counts,
+state), the choice of backend from one setting, the embedded Oxigraph backend with its killable
+query workers, the remote SPARQL backend, and loading the curated content.
+
+It imports only core/ and settings: no HTTP framework, no wing, no web/."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
+
+import pyoxigraph as ox
 
 if TYPE_CHECKING:
     from graph_service.settings import Settings
@@ -44,7 +50,7 @@ class Store(Protocol):
     kind: str
 
     def query(self, request: QueryRequest) -> QueryResult:
-        """Evaluate with the timeout; SyntaxError → RdfSyntaxError, too slow → QueryTimeout."""
+        """Evaluate with the timeout; SyntaxError → InvalidSyntax, too slow → QueryTimeout."""
         ...
 
     def update(self, sparql: str) -> None:
@@ -82,8 +88,6 @@ class Store(Protocol):
 
 def graph_iri_term(graph: str) -> str:
     """`<iri>` for a SPARQL text, after checking it is an IRI (nothing can break out)."""
-    import pyoxigraph as ox
-
     ox.NamedNode(graph)  # raises ValueError on anything that is not an IRI
     return f"<{graph}>"
 
@@ -103,12 +107,16 @@ def replace_graphs_update(graphs: Mapping[str, bytes]) -> str:
 
 def open_store(settings: Settings) -> Store:
     """The backend named by the settings: remote when SMARTBY_STORE is set, else embedded."""
+    # Imported here, not at the top: each backend imports this module (a cycle otherwise), and
+    # a query worker process, which imports this package, then loads neither backend.
     if settings.store:
         from graph_service.store.remote import RemoteStore
 
         return RemoteStore.from_settings(settings)
     from graph_service.store.embedded import EmbeddedStore
 
-    return EmbeddedStore(settings.data_dir, workers=settings.query_workers)
+    return EmbeddedStore(settings.data_dir, workers=settings.query_workers,
+                         max_waiting=settings.max_waiting_queries,
+                         reap_grace=settings.reap_grace)
 
 

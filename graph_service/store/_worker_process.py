@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import sys
 from multiprocessing.connection import Connection
 from typing import Any
+
+import pyoxigraph as ox
 
 CHUNK_SIZE = 64 * 1024
 
@@ -44,8 +48,6 @@ class _PipeWriter:
 
 
 def _json_term(term: Any) -> dict[str, Any]:
-    import pyoxigraph as ox
-
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
@@ -64,11 +66,6 @@ def _json_term(term: Any) -> dict[str, Any]:
 
 def _first_rows(solutions: Any, limit: int) -> Any:
     """SMARTBY_ROW_LIMIT: the first rows only, re-read as solutions so any format still works."""
-    import itertools
-    import json
-
-    import pyoxigraph as ox
-
     names = [v.value for v in solutions.variables]
     bindings = [
         {name: _json_term(value) for name, value in zip(names, row, strict=True)
@@ -80,8 +77,6 @@ def _first_rows(solutions: Any, limit: int) -> Any:
 
 
 def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
-    import pyoxigraph as ox
-
     # The protocol's dataset wins; with only named graphs the default graph is empty; with
     # none, FROM in the query decides; with no FROM either, the union of all graphs.
     kwargs: dict[str, Any] = {}
@@ -119,8 +114,6 @@ def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
 
 def worker_main(conn: Connection) -> None:
     """Serve jobs until the pipe closes; keep the current checkpoint open between jobs."""
-    import pyoxigraph as ox
-
     opened: tuple[str, Any] | None = None
     while True:
         try:
@@ -134,8 +127,10 @@ def worker_main(conn: Connection) -> None:
                 opened = None  # drop the old checkpoint before opening the new one
                 opened = (job["checkpoint"], ox.Store.read_only(job["checkpoint"]))
             _evaluate(opened[1], job, conn)
-        except Exception as exc:  # reported to the caller, who decides the status
+        except (ValueError, RuntimeError) as exc:  # the query's own fault (400)
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # I/O and everything else: the server's fault (5xx)
+            conn.send(("fault", f"{type(exc).__name__}: {exc}"))
 
 
 if __name__ == "__main__":

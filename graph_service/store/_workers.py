@@ -25,18 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from graph_service.core.errors import (
-    BadRequest,
-    NotAcceptable,
+    InvalidRequest,
+    NoAcceptableFormat,
     QueryTimeout,
-    RdfSyntaxError,
-    ServiceUnavailable,
+    StoreFault,
+    Unavailable,
 )
 from graph_service.core.sparql_text import syntax_error_from
-
-# Queries that may wait for a worker, each on a thread of the request pool: well below
-# streaming.REQUEST_THREADS, so waiters never take every thread the other routes need.
-MAX_WAITING = 256
-REAP_GRACE = 1.0  # seconds past a deadline before the reaper steps in for a lost stream
 
 
 class _Worker:
@@ -112,7 +107,8 @@ class _Lease:
 class _Reaper:
     """One thread that expires the leases still open REAP_GRACE after their deadline."""
 
-    def __init__(self) -> None:
+    def __init__(self, grace: float) -> None:
+        self._grace = grace
         self._due: list[tuple[float, int, _Lease]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
@@ -121,7 +117,7 @@ class _Reaper:
 
     def watch(self, lease: _Lease) -> None:
         with self._wake:
-            heapq.heappush(self._due, (lease.deadline + REAP_GRACE, next(self._order), lease))
+            heapq.heappush(self._due, (lease.deadline + self._grace, next(self._order), lease))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, daemon=True, name="smartby-reap-workers")
@@ -155,7 +151,9 @@ class _Reaper:
 class WorkerPool:
     """At most `size` workers; a query waits for a free one within its own deadline."""
 
-    def __init__(self, size: int, *, max_waiting: int = MAX_WAITING) -> None:
+    def __init__(self, size: int, *, max_waiting: int, reap_grace: float) -> None:
+        """`max_waiting` queries may wait for a worker, each on a thread of the request pool:
+        keep it below Settings.request_threads, so waiters never take every thread."""
         self._slots = threading.BoundedSemaphore(size)
         self._waiting = 0
         self._max_waiting = max_waiting
@@ -163,7 +161,7 @@ class WorkerPool:
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._size = size
         self._closed = False
-        self._reaper = _Reaper()
+        self._reaper = _Reaper(reap_grace)
 
     def warm(self) -> None:
         """Start the workers ahead of the first query (in the background)."""
@@ -225,10 +223,10 @@ class WorkerPool:
             return True
         with self._waiting_lock:
             if self._waiting >= self._max_waiting:
-                raise ServiceUnavailable(
+                raise Unavailable(
                     "All query workers are busy and too many queries are waiting; try again "
                     "shortly. / Alle spørringsarbeidere er opptatt; prøv igjen om litt.",
-                    headers={"Retry-After": "1"},
+                    retry_after=1,
                 )
             self._waiting += 1
         try:
@@ -264,8 +262,9 @@ class WorkerPool:
         try:
             message: tuple[Any, ...] = worker.conn.recv()
         except (EOFError, OSError) as exc:
-            raise ServiceUnavailable(
-                "The query worker stopped unexpectedly. / Spørringsarbeideren stoppet uventet."
+            raise StoreFault(
+                "The query worker stopped unexpectedly. / Spørringsarbeideren stoppet uventet. / "
+                "Spørjearbeidaren stoppa uventa."
             ) from exc
         return message
 
@@ -296,9 +295,13 @@ def _error_for(message: tuple[Any, ...]) -> Exception:
         return syntax_error_from(message[1])
     if kind == "not_acceptable":
         form = "SELECT/ASK" if message[1] != "graph" else "CONSTRUCT/DESCRIBE"
-        return NotAcceptable(f"No acceptable media type for a {form} result.")
+        return NoAcceptableFormat(f"No acceptable media type for a {form} result.")
     if kind == "error":
-        return BadRequest(
-            f"The query could not be evaluated / Spørringen kunne ikke evalueres: {message[1]}"
+        return InvalidRequest(
+            f"The query could not be evaluated / Spørringen kunne ikke evalueres / Spørjinga "
+            f"kunne ikkje evaluerast: {message[1]}"
         )
-    return RdfSyntaxError(f"Unexpected message from query worker: {kind}")
+    if kind == "fault":
+        return StoreFault(f"The store failed while answering: {message[1]} / Lageret feilet under "
+                          "svaret. / Lageret feila under svaret.")
+    return StoreFault(f"Unexpected message from a query worker: {kind}")

@@ -14,10 +14,9 @@ from typing import cast
 
 import pyoxigraph as ox
 
-from graph_service.core.errors import BadRequest
+from graph_service.core.errors import StoreFault
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES
-from graph_service.core.sparql_text import syntax_error_from
-from graph_service.core.sparql_text import declares_dataset
+from graph_service.core.sparql_text import declares_dataset, syntax_error_from, update_refused
 from graph_service.store import (
     DEFAULT_GRAPH,
     QueryForm,
@@ -42,7 +41,9 @@ class EmbeddedStore:
 
     kind = "embedded"
 
-    def __init__(self, data_dir: Path, *, workers: int = 2) -> None:
+    def __init__(
+        self, data_dir: Path, *, workers: int = 2, max_waiting: int = 256, reap_grace: float = 1.0
+    ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / "oxigraph"
         self._store = ox.Store(str(self.path))
@@ -54,14 +55,19 @@ class EmbeddedStore:
         self._instance = uuid.uuid4().hex[:12]
         self._checkpoint: _Checkpoint | None = None
         self._count: tuple[int, int] | None = None
-        self._pool = WorkerPool(workers)
+        self._pool = WorkerPool(workers, max_waiting=max_waiting, reap_grace=reap_grace)
         self._pool.warm()
 
     # -- reads ------------------------------------------------------------------------
 
     def query(self, request: QueryRequest) -> QueryResult:
         deadline = time.monotonic() + request.timeout
-        checkpoint = self._acquire_checkpoint()
+        try:
+            checkpoint = self._acquire_checkpoint()
+        except OSError as exc:  # the disk's fault, never the query's
+            raise StoreFault(f"The store could not prepare a consistent view: {exc}. / Lageret "
+                             "kunne ikke lage en konsistent visning. / Lageret kunne ikkje lage "
+                             "ei konsistent vising.") from exc
         job = {
             "checkpoint": str(checkpoint.path),
             "query": request.query,
@@ -117,9 +123,11 @@ class EmbeddedStore:
             self._store.update(sparql)
         except SyntaxError as exc:
             raise syntax_error_from(str(exc)) from exc
-        except (OSError, ValueError, RuntimeError) as exc:  # e.g. DROP of a missing graph
-            raise BadRequest(f"The update could not be applied: {exc}. / Oppdateringen kunne "
-                             "ikke utføres.") from exc
+        except (ValueError, RuntimeError) as exc:  # the update's own fault: DROP of a missing graph
+            raise update_refused(exc) from exc
+        except OSError as exc:  # the disk's, not the client's
+            raise StoreFault(f"The store could not write: {exc}. / Lageret kunne ikke skrive. / "
+                             "Lageret kunne ikkje skrive.") from exc
         finally:
             self._changed()
 

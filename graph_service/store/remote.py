@@ -19,15 +19,14 @@ import httpx
 import pyoxigraph as ox
 
 from graph_service.core.errors import (
-    BadRequest,
-    NotAcceptable,
+    InvalidRequest,
+    NoAcceptableFormat,
     QueryTimeout,
-    ServiceUnavailable,
     StoreUnavailable,
+    Unavailable,
 )
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, RESULTS_TYPES
-from graph_service.core.sparql_text import syntax_error_from
-from graph_service.core.sparql_text import declares_dataset
+from graph_service.core.sparql_text import declares_dataset, syntax_error_from
 from graph_service.store import (
     DEFAULT_GRAPH,
     QueryForm,
@@ -42,10 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-READ_ATTEMPTS = 3  # connection errors on reads are retried; writes are sent once
-RETRY_PAUSE = 0.2
-STATE_TTL = 1.0  # seconds a remote count stands in for "nothing changed" (see state())
-WRITE_TIMEOUT = 120.0
 STAGING_PREFIX = "urn:smartby:staging:"
 # Skip the prologue (BASE/PREFIX, comments) to find the query form without a parser.
 _PROLOGUE = re.compile(
@@ -99,15 +94,23 @@ class RemoteStore:
         union_parameter: str = "union-default-graph",
         atomic_updates: bool = True,
         timeout: float = 30.0,
+        write_timeout: float = 120.0,
+        state_ttl: float = 1.0,
+        read_attempts: int = 3,
+        retry_pause: float = 0.2,
+        max_connections: int = 32,
     ) -> None:
         self.query_url, self.update_url, self.graph_url = query_url, update_url, graph_url
         self.union_parameter = union_parameter
         self.atomic_updates = atomic_updates
-        self.timeout = timeout
+        self.timeout, self.write_timeout = timeout, write_timeout
+        self.state_ttl = state_ttl  # seconds a remote count stands in for "nothing changed"
+        self.read_attempts, self.retry_pause = read_attempts, retry_pause  # reads only
         self._client = httpx.Client(
             auth=auth,
             headers=dict(headers or {}),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max(1, max_connections // 2)),
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
             follow_redirects=False,
         )
@@ -134,6 +137,11 @@ class RemoteStore:
             union_parameter=settings.store_union_default_graph,
             atomic_updates=settings.store_atomic_updates,
             timeout=settings.query_timeout,
+            write_timeout=settings.store_write_timeout,
+            state_ttl=settings.state_ttl,
+            read_attempts=settings.store_read_attempts,
+            retry_pause=settings.store_retry_pause,
+            max_connections=settings.store_max_connections,
         )
 
     # -- HTTP ---------------------------------------------------------------------------
@@ -143,7 +151,7 @@ class RemoteStore:
     ) -> httpx.Response:
         """Send with retries on connection errors for reads only; 503 when unreachable."""
         deadline = time.monotonic() + timeout
-        attempts = READ_ATTEMPTS if read else 1
+        attempts = self.read_attempts if read else 1
         for attempt in range(1, attempts + 1):
             remaining = max(0.05, deadline - time.monotonic())
             request.extensions["timeout"] = httpx.Timeout(
@@ -162,8 +170,8 @@ class RemoteStore:
                     f"The store did not confirm the write in time; its outcome is unknown: {exc}"
                 ) from exc
             except _UNREACHABLE as exc:
-                if attempt < attempts and time.monotonic() + RETRY_PAUSE < deadline:
-                    time.sleep(RETRY_PAUSE * attempt)
+                if attempt < attempts and time.monotonic() + self.retry_pause < deadline:
+                    time.sleep(self.retry_pause * attempt)
                     continue
                 raise StoreUnavailable(
                     f"The SPARQL store at {request.url.copy_with(query=None)} cannot be reached "
@@ -186,11 +194,11 @@ class RemoteStore:
                 f"The store refused our credentials for {what} ({status}): {message}"
             )
         if status == 406:
-            raise NotAcceptable(f"The store cannot produce that media type: {message}")
+            raise NoAcceptableFormat(f"The store cannot produce that media type: {message}")
         if status in (408, 504) or "timeout" in message.lower() or "timed out" in message.lower():
             raise QueryTimeout(f"The store stopped the {what} at its time limit: {message}")
         if 400 < status < 500:
-            raise BadRequest(f"The store refused the {what} ({status}): {message}")
+            raise InvalidRequest(f"The store refused the {what} ({status}): {message}")
         raise StoreUnavailable(f"The store failed on the {what} ({status}): {message}")
 
     def _read(self, method: str, url: str, *, timeout: float | None = None,
@@ -201,7 +209,7 @@ class RemoteStore:
     def _write(self, method: str, url: str, **kwargs: object) -> httpx.Response:
         request = self._client.build_request(method, url, **kwargs)  # type: ignore[arg-type]
         try:
-            return self._send(request, read=False, timeout=WRITE_TIMEOUT)
+            return self._send(request, read=False, timeout=self.write_timeout)
         finally:
             self._changed()
 
@@ -272,7 +280,7 @@ class RemoteStore:
                 form = "graph" if media_type in GRAPH_TYPES else "solutions"
             if wanted is None and form is not None and accept and media_type:
                 kind = "SELECT/ASK" if form != "graph" else "CONSTRUCT/DESCRIBE"
-                raise NotAcceptable(f"No acceptable media type for a {kind} result.")
+                raise NoAcceptableFormat(f"No acceptable media type for a {kind} result.")
         except BaseException:
             response.close()
             raise
@@ -304,7 +312,7 @@ class RemoteStore:
         if graph is not None:
             response = self._read(
                 "GET", self.graph_url, params=_graph_params(graph),
-                headers={"Accept": media_type}, timeout=WRITE_TIMEOUT,
+                headers={"Accept": media_type}, timeout=self.write_timeout,
             )
             if response.status_code == 404:  # no such graph: an empty one, as embedded
                 return ox.serialize([], format=GRAPH_TYPES[media_type]) or b""
@@ -317,7 +325,7 @@ class RemoteStore:
             QueryRequest(
                 "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
                 graph_type=media_type,
-                timeout=WRITE_TIMEOUT,
+                timeout=self.write_timeout,
             )
         )
         return result.read()
@@ -325,7 +333,7 @@ class RemoteStore:
     def _export_dataset(self, media_type: str) -> bytes:
         """Whole dataset: one GET of the graph store if it offers it, else graph by graph."""
         response = self._read(
-            "GET", self.graph_url, headers={"Accept": media_type}, timeout=WRITE_TIMEOUT
+            "GET", self.graph_url, headers={"Accept": media_type}, timeout=self.write_timeout
         )
         served = response.headers.get("content-type", "").split(";")[0].strip()
         if response.is_success and served == media_type:
@@ -376,7 +384,7 @@ class RemoteStore:
         """Our writes bump a counter at once; others' writes show through a count (≤1 s old)."""
         with self._lock:
             seen, generation = self._seen, self._generation
-        if seen is None or seen[1] != generation or time.monotonic() - seen[0] > STATE_TTL:
+        if seen is None or seen[1] != generation or time.monotonic() - seen[0] > self.state_ttl:
             count = self.quad_count()
         else:
             count = seen[2]
@@ -423,7 +431,7 @@ class RemoteStore:
                 self.update(f"DROP SILENT {target}")
 
     def _drop_quietly(self, graph: str) -> None:
-        with contextlib.suppress(ServiceUnavailable):
+        with contextlib.suppress(Unavailable):
             self.update(f"DROP SILENT GRAPH <{graph}>")
 
     def _post_graph(self, graph: str, ntriples: bytes) -> None:

@@ -6,7 +6,6 @@ https://www.w3.org/TR/shacl/#validation-report
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import weakref
 from collections.abc import Iterable
@@ -20,116 +19,23 @@ import rdflib
 from rdflib.namespace import OWL, RDF, SH
 from rdflib.term import Node
 
-from graph_service.core.errors import Unprocessable
+from graph_service.core.content import content_files, graph_for_file, read_content_file
+from graph_service.core.errors import DoesNotConform
+from graph_service.core.media import SUFFIX_TYPES
+from graph_service.core.rdf_input import parse_quads, quads_to_graph, rdf_format_for
 from graph_service.settings import Settings
 from graph_service.store import Store
+from graph_service.validation.outcome import (
+    SEVERITY_RANK,
+    ResultKey,
+    ValidationOutcome,
+    read_result,
+)
 
 SHAPES_FILE = "shapes.ttl"
-SEVERITY_RANK = {str(SH.Violation): 0, str(SH.Warning): 1, str(SH.Info): 2}
 # Graphs that are not part of "what the graph holds" for validation: the shapes themselves
 # and the submissions' provenance (the service's own bookkeeping).
 EXCLUDED_GRAPH_NAMES = ("shapes", "submissions")
-ResultKey = tuple[str, "str | None", "str | None", str, str]
-
-
-@dataclass
-class ValidationResult:
-    severity: str
-    focus_node: str
-    path: str | None
-    value: str | None
-    source_shape: str
-    constraint: str
-    messages: dict[str, str] = field(default_factory=dict)
-    source_constraint: str | None = None  # the named SPARQL constraint, when there is one
-    node: Node | None = field(default=None, repr=False, compare=False)  # in the report graph
-
-    @property
-    def key(self) -> ResultKey:
-        """What makes two results the same problem (used to tell new ones from old ones)."""
-        return (self.focus_node, self.path, self.value, self.source_shape, self.constraint)
-
-    def as_json(self, lang: str) -> dict[str, object]:
-        return {
-            "severity": self.severity.rsplit("#", 1)[-1],
-            "focus_node": self.focus_node,
-            "path": self.path,
-            "value": self.value,
-            "source_shape": self.source_shape,
-            "constraint": self.constraint,
-            "source_constraint": self.source_constraint,
-            "message": self.message(lang),
-            "messages": self.messages,
-        }
-
-    def message(self, lang: str) -> str:
-        return self.messages.get(lang) or self.messages.get("") or next(
-            iter(self.messages.values()), ""
-        )
-
-
-@dataclass
-class ValidationOutcome:
-    """`conforms` is False only for violations: warnings and infos never fail a submission."""
-
-    conforms: bool
-    results: list[ValidationResult]
-    report: rdflib.Graph = field(repr=False)
-
-    @property
-    def violations(self) -> list[ValidationResult]:
-        return [r for r in self.results if r.severity == str(SH.Violation)]
-
-    def restricted(self, results: list[ValidationResult]) -> ValidationOutcome:
-        """The same validation reduced to some of its results, with a report to match."""
-        conforms = not any(r.severity == str(SH.Violation) for r in results)
-        report = rdflib.Graph()
-        report.namespace_manager.bind("sh", SH)
-        root = rdflib.BNode()
-        report.add((root, RDF.type, SH.ValidationReport))
-        report.add((root, SH.conforms, rdflib.Literal(conforms)))
-        for result in results:
-            if result.node is not None:
-                report.add((root, SH.result, result.node))
-                _copy_closure(self.report, report, result.node)
-        return ValidationOutcome(conforms=conforms, results=results, report=report)
-
-    def as_json(self, lang: str = "en") -> dict[str, object]:
-        return {
-            "conforms": self.conforms,
-            "violations": len(self.violations),
-            "warnings": sum(r.severity == str(SH.Warning) for r in self.results),
-            "infos": sum(r.severity == str(SH.Info) for r in self.results),
-            "lang": lang,
-            "results": [r.as_json(lang) for r in self.results],
-        }
-
-    def as_text(self, lang: str = "en") -> str:
-        head = {"en": ("Conforms", "Does not conform"), "nb": ("Er gyldig", "Er ikke gyldig")}
-        yes, no = head.get(lang, head["en"])
-        lines = [f"{yes if self.conforms else no}: {len(self.violations)} violation(s), "
-                 f"{len(self.results)} result(s)"]
-        for r in self.results:
-            severity = r.severity.rsplit("#", 1)[-1]
-            where = f" {r.path}" if r.path else ""
-            value = f" = {r.value}" if r.value is not None else ""
-            lines.append(f"- [{severity}] {r.focus_node}{where}{value}: {r.message(lang)}")
-            lines.append(f"    shape: {r.source_shape} ({r.constraint.rsplit('#', 1)[-1]})")
-        return "\n".join(lines)
-
-
-def _copy_closure(source: rdflib.Graph, target: rdflib.Graph, node: Node) -> None:
-    """Copy a node's triples and, recursively, those of the blank nodes it points to."""
-    pending, seen = [node], set()
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for _, p, o in source.triples((current, None, None)):
-            target.add((current, p, o))
-            if isinstance(o, rdflib.BNode):
-                pending.append(o)
 
 
 def shapes_path(settings: Settings) -> Path:
@@ -151,8 +57,6 @@ def load_shapes(settings: Settings) -> rdflib.Graph:
 
 def content_snapshot(settings: Settings) -> StoreSnapshot:
     """The curated content files as a snapshot, for validating without a store (the CLI)."""
-    from graph_service.core.content import content_files, graph_for_file, read_content_file
-
     quads = []
     for path in content_files(settings.content_dir):
         graph = ox.NamedNode(graph_for_file(settings, path))
@@ -177,7 +81,7 @@ def validate_graph(
     )
     assert isinstance(report, rdflib.Graph)
     nodes = report.subjects(RDF.type, SH.ValidationResult)
-    results = [_read_result(report, node) for node in nodes]
+    results = [read_result(report, node) for node in nodes]
     results.sort(key=lambda r: (SEVERITY_RANK.get(r.severity, 3), r.focus_node, r.path or ""))
     return ValidationOutcome(
         conforms=not any(r.severity == str(SH.Violation) for r in results),
@@ -186,41 +90,11 @@ def validate_graph(
     )
 
 
-def _read_result(report: rdflib.Graph, node: rdflib.term.Node) -> ValidationResult:
-    def one(predicate: rdflib.URIRef) -> str | None:
-        value = report.value(node, predicate)
-        return None if value is None else str(value)
-
-    messages: dict[str, str] = {}
-    for message in report.objects(node, SH.resultMessage):
-        lang = getattr(message, "language", None) or ""
-        messages[lang] = str(message)
-    path = report.value(node, SH.resultPath)
-    return ValidationResult(
-        node=node,
-        severity=one(SH.resultSeverity) or str(SH.Violation),
-        focus_node=one(SH.focusNode) or "",
-        path=None if path is None else str(path) if isinstance(path, rdflib.URIRef) else path.n3(),
-        value=one(SH.value),
-        source_shape=one(SH.sourceShape) or "",
-        constraint=one(SH.sourceConstraintComponent) or "",
-        source_constraint=one(SH.sourceConstraint),
-        messages=messages,
-    )
-
-
-def report_json(outcome: ValidationOutcome, lang: str) -> str:
-    return json.dumps(outcome.as_json(lang), ensure_ascii=False, indent=2)
-
-
 def validate_files(
     settings: Settings, files: list[Path], *, with_context: bool = True
 ) -> ValidationOutcome:
     """Validate files (syntax by suffix) together with the curated graph, as the service does
     with the store's content: only the problems the files add are reported."""
-    from graph_service.core.media import SUFFIX_TYPES
-    from graph_service.core.rdf_input import parse_quads, quads_to_graph, rdf_format_for
-
     snapshot = content_snapshot(settings) if with_context else StoreSnapshot("empty", [])
     data = rdflib.Graph()
     for triple in snapshot.live_graph(settings):
@@ -235,7 +109,7 @@ def validate_files(
     return validate_against(settings, snapshot, data, changed_nodes(added))
 
 
-class NotConforming(Unprocessable):
+class NotConforming(DoesNotConform):
     """422 carrying the report, so that a route can answer it in the negotiated form."""
 
     def __init__(self, outcome: ValidationOutcome) -> None:
@@ -296,21 +170,12 @@ def excluded_graphs(settings: Settings) -> set[str]:
 
 def quads_to_live_graph(settings: Settings, quads: list[ox.Quad]) -> rdflib.Graph:
     """Merge all graphs except the shapes and the provenance graph into one rdflib graph."""
-    from graph_service.core.rdf_input import quads_to_graph
-
     skip = excluded_graphs(settings)
     kept = [
         q for q in quads
         if not (isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in skip)
     ]
     return quads_to_graph(kept)
-
-
-def parse_submission(data: bytes, content_type: str | None) -> list[ox.Quad]:
-    """A submission's quads (415 for an unknown syntax, 400 with line and column)."""
-    from graph_service.core.rdf_input import parse_quads, rdf_format_for
-
-    return parse_quads(data, rdf_format_for(content_type))
 
 
 def changed_nodes(triples: Iterable[tuple[Node, Node, Node]]) -> set[Node]:
@@ -363,8 +228,6 @@ def validate_submission(
     settings: Settings, store: Store, quads: list[ox.Quad]
 ) -> ValidationOutcome:
     """Validate a submission together with what the store holds (nothing is written)."""
-    from graph_service.core.rdf_input import quads_to_graph
-
     snapshot = store_snapshot(store)
     combined = rdflib.Graph()
     for triple in snapshot.live_graph(settings):

@@ -18,25 +18,23 @@ from fastapi.responses import JSONResponse, Response
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SH, VOID, XSD
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.web.deps import SettingsDep, StoreDep, Writer
-from graph_service.core.errors import BadRequest, Conflict, NotFound
-from graph_service.web.html import choose_language, render_page
+from graph_service.core.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from graph_service.core.identifiers import slugify
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, negotiate
-from graph_service.core.rdf_input import ntriples
+from graph_service.core.rdf_input import ntriples, parse_body
 from graph_service.settings import Settings
 from graph_service.store import QueryRequest, Store
-from graph_service.sparql.update import Forbidden
+from graph_service.validation.outcome import ValidationOutcome
+from graph_service.validation.routes import read_submission
 from graph_service.validation.shacl import (
     NotConforming,
-    ValidationOutcome,
     content_hash,
-    parse_submission,
     shapes_version,
     validate_submission,
     write_lock,
 )
-from graph_service.validation.routes import not_conforming_response, read_submission
+from graph_service.web.deps import SettingsDep, StoreDep, Writer
+from graph_service.web.html import choose_language, render_page
 
 SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
 RECORD_TYPES = ["application/json", "text/html", *GRAPH_TYPES, "application/trig",
@@ -143,9 +141,9 @@ def submit(
     settings: Settings, store: Store, body: bytes, media_type: str, submitter: str
 ) -> tuple[str, ValidationOutcome]:
     """Validate and, if it conforms, store data and provenance in ONE update (atomic)."""
-    quads = parse_submission(body, media_type)
+    quads = parse_body(body, media_type)
     if not quads:
-        raise BadRequest("The submission holds no triples. / Innsendingen har ingen tripler.")
+        raise InvalidRequest("The submission holds no triples. / Innsendingen har ingen tripler.")
     digest = content_hash(quads)
     with write_lock:
         existing = find_by_hash(store, settings, digest)
@@ -154,7 +152,7 @@ def submit(
             raise Conflict(
                 "The same content has already been submitted. / Det samme innholdet er "
                 f"allerede sendt inn: {location}",
-                headers={"Location": location}, body={"location": location},
+                location=location,
             )
         outcome = validate_submission(settings, store, quads)
         if not outcome.conforms:
@@ -276,7 +274,7 @@ def _serialise(quads: list[ox.Quad], media_type: str) -> bytes:
 def _page_number(request: Request, name: str, default: int, upper: int) -> int:
     raw = request.query_params.get(name, str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= upper:
-        raise BadRequest(f"'{name}' must be a whole number from 1 to {upper}. / '{name}' må "
+        raise InvalidRequest(f"'{name}' must be a whole number from 1 to {upper}. / '{name}' må "
                          f"være et heltall fra 1 til {upper}.")
     return int(raw)
 
@@ -290,11 +288,8 @@ async def create_submission(
 ) -> Response:
     """Submit RDF (token): 201 with Location if it conforms, 422 with the report if not."""
     submission = await read_submission(request)
-    try:
-        submission_id, outcome = await run_in_threadpool(
-            submit, settings, store, submission.body, submission.media_type, submitter)
-    except NotConforming as exc:
-        return not_conforming_response(request, settings, exc)
+    submission_id, outcome = await run_in_threadpool(
+        submit, settings, store, submission.body, submission.media_type, submitter)
     location = f"/submissions/{submission_id}"
     return JSONResponse(
         {"id": submission_id, "location": location,

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from graph_service.core.errors import Unauthorized
+from graph_service.core.state_cache import StateCache
 from graph_service.settings import Settings
 from graph_service.store import Store
+from graph_service.web.errors import Unauthorized
 
 
 def get_settings(request: Request) -> Settings:
@@ -19,6 +20,11 @@ def get_settings(request: Request) -> Settings:
 def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
+
+
+def get_cache(request: Request) -> StateCache:
+    cache: StateCache = request.app.state.cache
+    return cache
 
 
 def _presented_token(request: Request) -> str:
@@ -36,7 +42,8 @@ def require_writer(request: Request) -> str:
         return "admin"
     name = settings.submitter_for(presented)
     if name is None:
-        raise Unauthorized("The bearer token is not valid. / Bearer-tokenet er ikke gyldig.")
+        raise Unauthorized("The bearer token is not valid. / Bearer-tokenet er ikke gyldig. / "
+                           "Bearer-tokenet er ikkje gyldig.")
     return name
 
 
@@ -53,3 +60,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 Writer = Annotated[str, Depends(require_writer)]
 Admin = Annotated[bool, Depends(is_admin)]
+CacheDep = Annotated[StateCache, Depends(get_cache)]

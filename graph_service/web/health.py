@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from graph_service import __version__
+from graph_service.core.errors import Unavailable
 from graph_service.web.deps import StoreDep
-from graph_service.core.errors import ServiceUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -17,7 +17,7 @@ def read_health(store: StoreDep) -> JSONResponse:
     """Status, store kind and quad count; 503 when the store cannot be reached."""
     try:
         quads = store.quad_count()
-    except ServiceUnavailable as exc:
+    except Unavailable as exc:
         return JSONResponse(
             {"status": "unavailable", "store": store.kind, "detail": exc.detail}, status_code=503
         )

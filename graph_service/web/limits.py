@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graph_service.core.errors import PayloadTooLarge
+from graph_service.core.errors import TooLarge
+from graph_service.web.errors import render_error
 
 
 class BodySizeLimit:
@@ -19,7 +21,10 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await _too_large(scope, send, self.max_body)
+            # Answered at once through the one renderer; the unread body closes the connection.
+            response = render_error(Request(scope), too_large(self.max_body))
+            response.headers["connection"] = "close"
+            await response(scope, receive, send)
             return
         received = 0
         limit = self.max_body
@@ -30,31 +35,13 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(_detail(limit))
+                    raise too_large(limit)  # reaches the app's handler like any domain error
             return message
 
         await self.app(scope, limited_receive, send)
 
 
-def _detail(limit: int) -> str:
-    return (f"The request body is larger than the limit of {limit} bytes. / "
-            f"Forespørselen er større enn grensen på {limit} byte.")
-
-
-async def _too_large(scope: Scope, send: Send, limit: int) -> None:
-    import json
-
-    body = json.dumps({"error": "payload_too_large", "detail": _detail(limit)},
-                      ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def too_large(limit: int) -> TooLarge:
+    return TooLarge(f"The request body is larger than the limit of {limit} bytes. / "
+                    f"Forespørselen er større enn grensen på {limit} byte. / "
+                    f"Førespurnaden er større enn grensa på {limit} byte.")

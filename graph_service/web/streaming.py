@@ -13,25 +13,18 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 import anyio.to_thread
 
-REQUEST_THREADS = 512  # the shared pool (run_in_threadpool): mostly threads that wait
-STREAM_THREADS = 256  # chunks of results being sent
 
-_stream_limiter: anyio.CapacityLimiter | None = None
-
-
-def size_thread_pools() -> None:
-    """Call once in the running event loop (the app's lifespan)."""
-    global _stream_limiter
-    anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
-    _stream_limiter = anyio.CapacityLimiter(STREAM_THREADS)
+def size_thread_pools(request_threads: int, stream_threads: int) -> anyio.CapacityLimiter:
+    """Size the shared pool (call in the running event loop: the app's lifespan) and return the
+    streams' own limiter."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
+    return anyio.CapacityLimiter(stream_threads)
 
 
-async def stream_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def stream_chunks(
+    chunks: Iterator[bytes], limiter: anyio.CapacityLimiter
+) -> AsyncIterator[bytes]:
     """Send a store's chunks; closing early (client gone) closes the store's iterator too."""
-    global _stream_limiter
-    if _stream_limiter is None:
-        _stream_limiter = anyio.CapacityLimiter(STREAM_THREADS)
-    limiter = _stream_limiter
     try:
         while True:
             chunk = await anyio.to_thread.run_sync(next, chunks, None, limiter=limiter)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from graph_service.core.errors import BadRequest
+from graph_service.core.errors import InvalidRequest
 from graph_service.store.embedded import EmbeddedStore
 
 
@@ -39,7 +39,7 @@ def bilingual(detail: str) -> bool:
 def test_an_update_the_embedded_store_cannot_apply_says_so_in_both(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "var", workers=1)
     try:
-        with pytest.raises(BadRequest) as raised:
+        with pytest.raises(InvalidRequest) as raised:
             store.update("DROP GRAPH <http://example.org/missing>")
         assert bilingual(raised.value.detail), raised.value.detail
     finally:
