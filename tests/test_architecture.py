@@ -52,7 +52,8 @@ def test_a_breach_of_the_architecture_is_caught(
 ) -> None:
     root = copy_of_the_package(tmp_path)
     if module == "core/identifiers.py":  # content imports identifiers: closing the circle
-        assert "graph_service.core.identifiers" in (root / "graph_service/core/content.py").read_text()
+        content = (root / "graph_service/core/content.py").read_text()
+        assert "graph_service.core.identifiers" in content
     target = root / "graph_service" / module
     target.write_text(target.read_text() + f"\n{breach}  # a deliberate breach\n")
     result = run_lint_imports(root)
@@ -75,9 +76,10 @@ def test_imports_inside_functions_only_where_a_comment_says_why() -> None:
     for path in _modules():
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                if any(isinstance(n, ast.Import | ast.ImportFrom) for n in ast.walk(node)):
-                    found.add(str(path.relative_to(PACKAGE)))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                isinstance(n, ast.Import | ast.ImportFrom) for n in ast.walk(node)
+            ):
+                found.add(str(path.relative_to(PACKAGE)))
     assert found <= LAZY_IMPORTERS, found - LAZY_IMPORTERS
 
 
