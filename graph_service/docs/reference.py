@@ -14,6 +14,8 @@ from typing import Any
 import click
 from pydantic_settings import BaseSettings
 
+from graph_service.app import create_app
+from graph_service.cli import main
 from graph_service.settings import Settings
 
 # Routes FastAPI adds itself, which carry no docstring of ours.
@@ -96,8 +98,6 @@ def _flat_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, set[str
 def routes_table(app: Any = None) -> str:
     """One row per route and description (GET and HEAD share one), in the app's order."""
     if app is None:
-        from graph_service.app import create_app
-
         app = create_app(Settings())
     rows: dict[tuple[str, str], set[str]] = {}
     for path, methods, text in _flat_routes(list(app.routes)):
@@ -128,8 +128,6 @@ def cli_help(group: click.Group | None = None) -> str:
 
 
 def _smartby() -> click.Group:
-    from graph_service.cli import main
-
     return main
 
 

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import uvicorn
+
+from graph_service.app import create_app
 from graph_service.docs import CHECKOUT
 from graph_service.settings import Settings
 
@@ -83,10 +86,6 @@ class Sandbox:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Sandbox:
-        import uvicorn
-
-        from graph_service.app import create_app
-
         config = uvicorn.Config(
             create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
         )
