@@ -13,11 +13,24 @@ _LONG_STRINGS = re.compile(
 _STRINGS = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 _IRIS = re.compile(r"<[^<>\"{}|^`\\\s]*>")
 _COMMENTS = re.compile(r"#[^\n]*")
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def unescape_codepoints(text: str) -> str:
+    """SPARQL 1.1 §19.2: `\\uXXXX` and `\\UXXXXXXXX` stand for their character anywhere in a
+    query, before it is parsed, so `\\u0053ERVICE` is SERVICE. Judge the text as a parser
+    will see it."""
+    return _CODEPOINT.sub(_character, text)
+
+
+def _character(match: re.Match[str]) -> str:
+    code = int(match.group(1) or match.group(2), 16)
+    return chr(code) if code <= 0x10FFFF else match.group(0)  # past Unicode: the parser's 400
 
 
 def without_literals(text: str) -> str:
-    """The text with strings, IRIs and comments emptied, so only syntax is left."""
-    stripped = _LONG_STRINGS.sub('""', text)
+    """The text (escapes resolved) with strings, IRIs and comments emptied: only syntax left."""
+    stripped = _LONG_STRINGS.sub('""', unescape_codepoints(text))
     stripped = _STRINGS.sub('""', stripped)
     stripped = _IRIS.sub("<>", stripped)
     return _COMMENTS.sub("", stripped)

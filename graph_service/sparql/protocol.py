@@ -164,6 +164,7 @@ async def answer_query(
     fmt: str | None = None,
     default_graph_uris: tuple[str, ...] = (),
     named_graph_uris: tuple[str, ...] = (),
+    base_iri: str | None = None,
 ) -> StreamingResponse:
     """Run a query and stream the engine's serialised result (shared with /queries)."""
     refuse_remote_fetches(text, allowed=settings.allow_service)
@@ -178,6 +179,7 @@ async def answer_query(
             named_graph_uris=named_graph_uris,
             timeout=settings.query_timeout,
             row_limit=settings.row_limit,
+            base_iri=base_iri,
         ),
     )
     headers = {"Vary": "Accept"}
@@ -244,6 +246,7 @@ async def _handle(request: Request, store: Store, settings: Settings) -> Respons
         accept=accept, fmt=protocol.format,
         default_graph_uris=protocol.default_graph_uris,
         named_graph_uris=protocol.named_graph_uris,
+        base_iri=str(request.url_for("run_query")),
     )
 
 

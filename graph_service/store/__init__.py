@@ -30,6 +30,9 @@ class QueryRequest:
     named_graph_uris: tuple[str, ...] = ()
     timeout: float = 30.0
     row_limit: int = 0
+    # What relative IRIs in the query resolve against: the endpoint's own IRI (the protocol
+    # has no parameter for it; a remote store resolves against its own endpoint).
+    base_iri: str | None = None
 
 
 @dataclass

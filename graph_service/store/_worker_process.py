@@ -89,7 +89,7 @@ def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
     if job["named_graph_uris"]:
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in job["named_graph_uris"]]
     try:
-        result = store.query(job["query"], **kwargs)
+        result = store.query(job["query"], base_iri=job.get("base_iri"), **kwargs)
     except SyntaxError as exc:
         conn.send(("syntax", str(exc)))
         return

@@ -77,6 +77,7 @@ class EmbeddedStore:
             "named_graph_uris": list(request.named_graph_uris),
             "union_default_graph": not declares_dataset(request.query),
             "row_limit": request.row_limit,
+            "base_iri": request.base_iri,
         }
         form, media_type, chunks = self._pool.run(
             job, deadline, lambda: self._release_checkpoint(checkpoint)
