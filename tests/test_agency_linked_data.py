@@ -220,3 +220,30 @@ def test_home_counts_each_kind_as_the_source_does(reader: TestClient) -> None:
     expected = {"series": 1, "session": 8, "principle": 8, "project": 8, "person": 16,
                 "municipality": 7}
     assert {k: int(v) for k, v in counts.items() if k in expected} == expected
+
+
+def _page(reader: TestClient, path: str, lang: str) -> str:
+    headers = {"Accept": "text/html", "Accept-Language": lang}
+    response = reader.get(path, headers=headers)
+    assert response.status_code == 200
+    return response.text
+
+
+def test_agency_page_marks_our_translations_and_inferences(reader: TestClient) -> None:
+    """The source is Norwegian only: an English string on a page says it is our translation,
+    an inferred value says it is inferred; the source's own words carry no mark."""
+    heading = re.compile(r'<h1 id="entity-name">(.*?)</h1>', re.S)
+    english = _page(reader, "/id/session/samtale-1", "en")
+    (name,) = heading.findall(english)
+    assert "Conversation #1: Put citizens at the centre" in name and "(translated)" in name
+    assert re.search(r'class="description">In the first conversation.*?\(translated\)', english)
+    assert "#en-name" not in english, "statement nodes are not things that link here"
+    norwegian = _page(reader, "/id/session/samtale-1", "nb")
+    (name,) = heading.findall(norwegian)
+    assert name == "Samtale #1: Sett innbyggerne i sentrum"
+    assert "oversatt" not in norwegian and "avledet" not in norwegian
+    position = _page(reader, "/id/participation/samtale-1-celine-blanc", "en")
+    (name,) = heading.findall(position)  # a participation is named by its title
+    assert "Senior architect" in name and "(translated)" in name
+    scheduled = _page(reader, "/id/session/samtale-5", "nb")
+    assert re.search(r"2021-05-20T10:00:00\+02:00</span> <small[^>]*>\(avledet\)", scheduled)

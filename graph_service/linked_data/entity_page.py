@@ -24,6 +24,12 @@ DESCRIPTIONS = [
     rdflib.RDFS.comment,
 ]
 HIDDEN = {rdflib.RDF.type, rdflib.RDFS.isDefinedBy, *LABELS, *DESCRIPTIONS}
+TRANSLATOR = rdflib.URIRef(SCHEMA + "translator")
+# How a page marks a string the project added (an rdf:Statement node about it says so).
+MARKS: dict[str, dict[str, str]] = {
+    "translated": {"nb": "oversatt", "nn": "omsett", "en": "translated"},
+    "inferred": {"nb": "avledet", "nn": "avleidd", "en": "inferred"},
+}
 
 # kind (the IRI path segment) → (nb singular, en singular, nb plural, en plural)
 KINDS: dict[str, tuple[str, str, str, str]] = {
@@ -93,6 +99,40 @@ def pick_literal(values: list[rdflib.Literal], lang: str) -> rdflib.Literal | No
     return values[0] if values else None
 
 
+def added_mark(
+    graph: rdflib.Graph, node: rdflib.term.Node, predicate: rdflib.term.Node,
+    value: rdflib.term.Node, lang: str,
+) -> str | None:
+    """«translated» / «inferred» in the page language when the graph says the value is ours:
+    an rdf:Statement node about (node, predicate, value) with a schema:translator, or with
+    prov:wasDerivedFrom and a note saying how it was derived (data/translations.ttl,
+    data/editorial.ttl). The description fetch brings these nodes: they are `{iri}#…`."""
+    RDF = rdflib.RDF
+    for statement in graph.subjects(RDF.subject, node):
+        if (statement, RDF.predicate, predicate) not in graph:
+            continue
+        if (statement, RDF.object, value) not in graph:
+            continue
+        if (statement, TRANSLATOR, None) in graph:
+            kind = "translated"
+        elif (statement, rdflib.PROV.wasDerivedFrom, None) in graph:
+            kind = "inferred"
+        else:
+            continue
+        return MARKS[kind].get(lang, MARKS[kind]["nb"])
+    return None
+
+
+def marked_label(graph: rdflib.Graph, node: rdflib.term.Node, lang: str) -> tuple[str, str | None]:
+    """The entity's name in the page language, and its mark if the name is a translation."""
+    for predicate in LABELS:
+        values = [o for o in graph.objects(node, predicate) if isinstance(o, rdflib.Literal)]
+        chosen = pick_literal(values, lang)
+        if chosen is not None:
+            return str(chosen), added_mark(graph, node, predicate, chosen, lang)
+    return "", None
+
+
 def label(graph: rdflib.Graph, node: rdflib.term.Node, lang: str) -> str | None:
     for predicate in LABELS:
         values = [o for o in graph.objects(node, predicate) if isinstance(o, rdflib.Literal)]
@@ -152,7 +192,8 @@ def facts(graph: rdflib.Graph, node: rdflib.term.Node, settings: Settings, lang:
         if tagged:
             chosen = pick_literal(tagged, lang)
             literals = [v for v in literals if not v.language] + ([chosen] if chosen else [])
-        shown += [{"text": str(v)} for v in literals]
+        shown += [{"text": str(v), "mark": added_mark(graph, node, predicate, v, lang)}
+                  for v in literals]
         for value in values:
             if isinstance(value, rdflib.URIRef):
                 shown.append(link(graph, value, settings, lang))
@@ -175,6 +216,8 @@ def incoming(graph: rdflib.Graph, node: rdflib.term.Node, settings: Settings, la
     for subject, predicate in graph.subject_predicates(node):
         if subject == node or not isinstance(subject, rdflib.URIRef):
             continue
+        if (subject, rdflib.RDF.type, rdflib.RDF.Statement) in graph:
+            continue  # a statement node about this entity's values, not a thing linking here
         item = link(graph, subject, settings, lang)
         item["via"] = property_name(graph, predicate, lang)
         groups[item["kind"] or ""].append(item)
@@ -240,17 +283,22 @@ def render_entity(
     lang = choose_language(request)
     node = rdflib.URIRef(iri)
     kind = kind_of(iri, settings)
-    descriptions = [o for p in DESCRIPTIONS for o in graph.objects(node, p)
+    descriptions = [(o, p) for p in DESCRIPTIONS for o in graph.objects(node, p)
                     if isinstance(o, rdflib.Literal)]
-    description = pick_literal(descriptions, lang)
+    description = pick_literal([o for o, _ in descriptions], lang)
+    description_mark = next((added_mark(graph, node, p, o, lang)
+                             for o, p in descriptions if o == description), None)
+    name, name_mark = marked_label(graph, node, lang)
     types = [link(graph, t, settings, lang) for t in graph.objects(node, rdflib.RDF.type)]
     context = {
         "iri": iri,
-        "name": label(graph, node, lang) or local_name(iri),
+        "name": name or local_name(iri),
+        "name_mark": name_mark,
         "kind": kind_name(kind, lang),
         "kind_slug": kind,
         "types": sorted(types, key=lambda t: t["label"]),
         "description": str(description) if description else None,
+        "description_mark": description_mark,
         "facts": facts(graph, node, settings, lang),
         "incoming": incoming(graph, node, settings, lang),
         "sources": sources(graph, node, settings, lang),
