@@ -300,8 +300,8 @@ def _reference(q: _Quads, rng: random.Random, session: str, slug: str) -> None:
     q.text(reference, SCHEMA + "description", nb, "nb")
     q.text(reference, SCHEMA + "description", en, "en")
     q.text(reference, KG + "linkText", "Lenke", "nb")
-    q.text(reference, "http://www.w3.org/2004/02/skos/core#editorialNote",
-           "Kilden viser bare «Lenke»; adressen er ukjent.", "nb")
+    q.text(reference, SKOS + "editorialNote", "Kilden viser bare «Lenke»; adressen er ukjent.",
+           "nb")
     q.use("series")
     q.iri(session, DCT + "references", reference)
     q.manifest.references += 1
