@@ -2,6 +2,9 @@
 
 Nothing here serves requests. `python -m graph_service.docs` rewrites the generated parts of
 README.md; tests/test_docs.py fails, naming that command, whenever they have drifted.
+
+It sits in the face layer beside the CLI and the app, which it imports; nothing imports it
+but the tests and its own `__main__`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from graph_service.docs.sandbox import Sandbox
 
 def cogged(text: str) -> str:
     """The README with every cog block's output generated afresh from the code."""
-    from cogapp import Cog
+    from cogapp import Cog  # a test dependency: an installed service never imports it
 
     return str(Cog().process_string(text, fname="README.md"))
 

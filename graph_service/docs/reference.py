@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.testing import CliRunner
 from pydantic_settings import BaseSettings
 
 from graph_service.app import create_app
@@ -132,8 +133,6 @@ def _smartby() -> click.Group:
 
 
 def _help(group: click.Group, args: list[str]) -> str:
-    from click.testing import CliRunner
-
     result = CliRunner().invoke(group, [*args, "--help"], prog_name="smartby", terminal_width=88)
     if result.exit_code != 0:
         raise RuntimeError(f"smartby {' '.join(args)} --help failed: {result.output}")

@@ -1,0 +1,260 @@
+"""The remote backend: any SPARQL 1.1 Protocol, Update and Graph Store HTTP Protocol endpoint.
+
+Reads, exports and writes, in the protocols' words; the HTTP plumbing is `transport`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+
+import httpx
+import pyoxigraph as ox
+
+from graph_service.core.errors import (
+    NoAcceptableFormat,
+    QueryTimeout,
+    StoreUnavailable,
+    Unavailable,
+)
+from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, RESULTS_TYPES
+from graph_service.store import (
+    DEFAULT_GRAPH,
+    QueryRequest,
+    QueryResult,
+    graph_iri_term,
+    replace_graphs_update,
+)
+from graph_service.store.remote.transport import (
+    STAGING_PREFIX,
+    Transport,
+    count_abandoned,
+    graph_params,
+    query_form,
+)
+
+__all__ = ["STAGING_PREFIX", "RemoteStore", "query_form"]
+
+log = logging.getLogger(__name__)
+
+
+class RemoteStore(Transport):
+    """A SPARQL store over HTTP; results stream through as the store serialised them."""
+
+    kind = "remote"
+
+    # -- reads --------------------------------------------------------------------------
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        form = query_form(request.query)
+        wanted = {
+            "solutions": request.results_type,
+            "boolean": request.results_type,
+            "graph": request.graph_type,
+            None: None,
+        }[form]
+        if form is None:  # let the store decide; the Content-Type tells the form
+            accept = ", ".join(t for t in (request.results_type, request.graph_type) if t)
+        else:
+            accept = wanted or (
+                "application/sparql-results+json" if form != "graph" else "text/turtle"
+            )
+        deadline = time.monotonic() + request.timeout
+        http_request = self._client.build_request(
+            "POST",
+            self.query_url,
+            params=tuple(self._dataset_params(  # a tuple: httpx's types want it covariant
+                request.default_graph_uris, request.named_graph_uris, request.query
+            )),
+            content=request.query.encode(),
+            headers={"Content-Type": "application/sparql-query", "Accept": accept or "*/*"},
+        )
+        response = self._send(http_request, read=True, timeout=request.timeout, stream=True)
+        try:
+            self._check(response, what="query")
+            media_type = response.headers.get("content-type", "").split(";")[0].strip()
+            if form is None:
+                form = "graph" if media_type in GRAPH_TYPES else "solutions"
+            if wanted is None and form is not None and accept and media_type:
+                kind = "SELECT/ASK" if form != "graph" else "CONSTRUCT/DESCRIBE"
+                raise NoAcceptableFormat(f"No acceptable media type for a {kind} result.")
+        except BaseException:
+            response.close()
+            raise
+        if media_type not in RESULTS_TYPES and media_type not in GRAPH_TYPES:
+            media_type = wanted or media_type
+        return QueryResult(
+            form=form, media_type=media_type, chunks=self._stream(response, deadline)
+        )
+
+    @staticmethod
+    def _stream(response: httpx.Response, deadline: float) -> Iterator[bytes]:
+        """The store's bytes as they arrive, cut off at the query's deadline."""
+        try:
+            for chunk in response.iter_raw():
+                if time.monotonic() > deadline:
+                    count_abandoned(response.request)
+                    raise QueryTimeout("The result did not arrive within the time limit.")
+                if chunk:
+                    yield chunk
+        except httpx.TimeoutException as exc:
+            count_abandoned(response.request)
+            raise QueryTimeout("The result did not arrive within the time limit.") from exc
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"The store broke off the result: {exc}") from exc
+        finally:
+            response.close()
+
+    def export(self, media_type: str, graph: str | None = None) -> bytes:
+        if graph is not None:
+            response = self._read(
+                "GET", self.graph_url, params=graph_params(graph),
+                headers={"Accept": media_type}, timeout=self.write_timeout,
+            )
+            if response.status_code == 404:  # no such graph: an empty one, as embedded
+                return ox.serialize([], format=GRAPH_TYPES[media_type]) or b""
+            self._check(response, what="graph export")
+            return response.content
+        dataset_format = DATASET_TYPES.get(media_type)
+        if dataset_format is not None and dataset_format.supports_datasets:  # graphs kept
+            return self._export_dataset(media_type)
+        result = self.query(
+            QueryRequest(
+                "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+                graph_type=media_type,
+                timeout=self.write_timeout,
+            )
+        )
+        return result.read()
+
+    def _export_dataset(self, media_type: str) -> bytes:
+        """Whole dataset: one GET of the graph store if it offers it, else graph by graph."""
+        response = self._read(
+            "GET", self.graph_url, headers={"Accept": media_type}, timeout=self.write_timeout
+        )
+        served = response.headers.get("content-type", "").split(";")[0].strip()
+        if response.is_success and served == media_type:
+            return response.content
+        quads: list[ox.Quad] = []
+        for name in [DEFAULT_GRAPH, *self.named_graphs()]:
+            body = self.export("application/n-triples", name)
+            target = ox.DefaultGraph() if name == DEFAULT_GRAPH else ox.NamedNode(name)
+            quads += [
+                ox.Quad(t.subject, t.predicate, t.object, target)
+                for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
+            ]
+        return ox.serialize(quads, format=DATASET_TYPES[media_type]) or b""
+
+    def named_graphs(self) -> list[str]:
+        rows = self._select_values(
+            "SELECT DISTINCT ?g WHERE { GRAPH ?g {} FILTER(isIRI(?g)) }", union=False
+        )
+        return sorted(row["g"] for row in rows if not row["g"].startswith(STAGING_PREFIX))
+
+    def has_graph(self, graph: str) -> bool:
+        if graph == DEFAULT_GRAPH:
+            return True
+        response = self._read(
+            "POST",
+            self.query_url,
+            content=f"ASK {{ GRAPH {graph_iri_term(graph)} {{}} }}".encode(),
+            headers={
+                "Content-Type": "application/sparql-query",
+                "Accept": "application/sparql-results+json",
+            },
+        )
+        self._check(response, what="query")
+        return bool(response.json().get("boolean"))
+
+    def quad_count(self) -> int:
+        """All quads (default graph and named graphs), counted by the store."""
+        rows = self._select_values(
+            "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+            union=False,
+        )
+        count = int(rows[0]["n"]) if rows else 0
+        with self._lock:
+            self._seen = (time.monotonic(), self._generation, count)
+        return count
+
+    def state(self) -> str:
+        """Our writes bump a counter at once; others' writes show through a count (≤1 s old)."""
+        with self._lock:
+            seen, generation = self._seen, self._generation
+        if seen is None or seen[1] != generation or time.monotonic() - seen[0] > self.state_ttl:
+            count = self.quad_count()
+        else:
+            count = seen[2]
+        return f"{self._instance}-{generation}-{count}"
+
+    # -- writes (never retried blindly) --------------------------------------------------
+
+    def update(self, sparql: str) -> None:
+        response = self._write(
+            "POST",
+            self.update_url,
+            content=sparql.encode(),
+            headers={"Content-Type": "application/sparql-update"},
+        )
+        self._check(response, what="update")
+
+    def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
+        """One update request (one transaction on Oxigraph), or staging graphs then MOVE."""
+        if not graphs:
+            return
+        if not self.atomic_updates:
+            self._replace_by_staging(graphs)
+            return
+        self.update(replace_graphs_update(graphs))
+
+    def _replace_by_staging(self, graphs: Mapping[str, bytes]) -> None:
+        """Fill private staging graphs first; then each graph changes by one MOVE operation."""
+        staged: dict[str, str] = {}
+        try:
+            for graph, ntriples in graphs.items():
+                if ntriples.strip():
+                    staging = f"{STAGING_PREFIX}{uuid.uuid4()}"
+                    staged[graph] = staging
+                    self._post_graph(staging, ntriples)
+        except BaseException:
+            for staging in staged.values():
+                self._drop_quietly(staging)
+            raise
+        for graph in graphs:
+            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
+            if graph in staged:
+                self.update(f"MOVE SILENT GRAPH <{staged[graph]}> TO {target}")
+            else:
+                self.update(f"DROP SILENT {target}")
+
+    def _drop_quietly(self, graph: str) -> None:
+        with contextlib.suppress(Unavailable):
+            self.update(f"DROP SILENT GRAPH <{graph}>")
+
+    def _post_graph(self, graph: str, ntriples: bytes) -> None:
+        response = self._write(
+            "POST",
+            self.graph_url,
+            params=graph_params(graph),
+            content=ntriples,
+            headers={"Content-Type": "application/n-triples"},
+        )
+        self._check(response, what="graph write")
+
+    def add_to_graph(self, graph: str, ntriples: bytes) -> None:
+        if graph != DEFAULT_GRAPH:
+            graph_iri_term(graph)
+        self._post_graph(graph, ntriples)
+
+    def drop_graph(self, graph: str) -> bool:
+        response = self._write("DELETE", self.graph_url, params=graph_params(graph))
+        if response.status_code == 404:
+            return graph == DEFAULT_GRAPH
+        self._check(response, what="graph drop")
+        return True
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,246 @@
+"""Talking to a remote SPARQL store: one pooled HTTP client, retries on idempotent reads only,
+and the store's answers turned into domain errors. What is asked lives in `remote/__init__`.
+
+Specs: https://www.w3.org/TR/sparql11-protocol/ , https://www.w3.org/TR/sparql11-update/ ,
+https://www.w3.org/TR/sparql11-http-rdf-update/
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Self
+
+import httpx
+
+from graph_service.core.errors import (
+    InvalidRequest,
+    NoAcceptableFormat,
+    QueryTimeout,
+    StoreUnavailable,
+)
+from graph_service.core.sparql_text import declares_dataset, syntax_error_from
+from graph_service.settings import Settings
+from graph_service.store import (
+    DEFAULT_GRAPH,
+    QueryForm,
+)
+
+log = logging.getLogger(__name__)
+
+STAGING_PREFIX = "urn:smartby:staging:"
+# Skip the prologue (BASE/PREFIX, comments) to find the query form without a parser.
+_PROLOGUE = re.compile(
+    r"(?:\s+|#[^\n]*(?:\n|$)|(?i:base)\s*<[^>]*>|(?i:prefix)\s*[^\s:<]*:\s*<[^>]*>)*"
+)
+_FORM_KEYWORD = re.compile(r"(?i)(select|ask|construct|describe)\b")
+_UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
+                httpx.ReadError, httpx.WriteError, httpx.PoolTimeout)
+
+
+def query_form(query: str) -> QueryForm | None:
+    """SELECT → solutions, ASK → boolean, CONSTRUCT/DESCRIBE → graph; None if unclear."""
+    start = _PROLOGUE.match(query)
+    keyword = _FORM_KEYWORD.match(query, start.end() if start else 0)
+    if not keyword:
+        return None
+    word = keyword.group(1).lower()
+    return "solutions" if word == "select" else "boolean" if word == "ask" else "graph"
+
+
+def derive_endpoints(settings: Settings) -> tuple[str, str, str]:
+    """Query, update and graph-store URLs: set one by one, or Oxigraph server's layout."""
+    base = settings.store.rstrip("/")
+    return (
+        settings.store_query_url or f"{base}/query",
+        settings.store_update_url or f"{base}/update",
+        settings.store_graph_url or f"{base}/store",
+    )
+
+
+def graph_params(graph: str) -> dict[str, str]:
+    return {"default": ""} if graph == DEFAULT_GRAPH else {"graph": graph}
+
+
+class Transport:
+    """The HTTP side of a remote store: endpoints, the client, sending and checking."""
+
+    # Queries we gave up on. Not every store stops evaluating when the client goes away
+    # (Oxigraph server 0.5 keeps counting even past --timeout-s), so operators watch this.
+    abandoned_queries = 0
+
+    def __init__(
+        self,
+        query_url: str,
+        update_url: str,
+        graph_url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        union_parameter: str = "union-default-graph",
+        atomic_updates: bool = True,
+        timeout: float = 30.0,
+        write_timeout: float = 120.0,
+        state_ttl: float = 1.0,
+        read_attempts: int = 3,
+        retry_pause: float = 0.2,
+        max_connections: int = 32,
+    ) -> None:
+        self.query_url, self.update_url, self.graph_url = query_url, update_url, graph_url
+        self.union_parameter = union_parameter
+        self.atomic_updates = atomic_updates
+        self.timeout, self.write_timeout = timeout, write_timeout
+        self.state_ttl = state_ttl  # seconds a remote count stands in for "nothing changed"
+        self.read_attempts, self.retry_pause = read_attempts, retry_pause  # reads only
+        self._client = httpx.Client(
+            auth=auth,
+            headers=dict(headers or {}),
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max(1, max_connections // 2)),
+            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+            follow_redirects=False,
+        )
+        self._lock = threading.Lock()
+        self._instance = uuid.uuid4().hex[:12]
+        self._generation = 0
+        self._seen: tuple[float, int, int] | None = None  # (when, generation, count)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        query_url, update_url, graph_url = derive_endpoints(settings)
+        auth: httpx.Auth | None = None
+        headers: dict[str, str] = {}
+        if settings.store_username:
+            auth = httpx.BasicAuth(settings.store_username, settings.store_password)
+        elif settings.store_bearer:
+            headers["Authorization"] = f"Bearer {settings.store_bearer}"
+        return cls(
+            query_url,
+            update_url,
+            graph_url,
+            auth=auth,
+            headers=headers,
+            union_parameter=settings.store_union_default_graph,
+            atomic_updates=settings.store_atomic_updates,
+            timeout=settings.query_timeout,
+            write_timeout=settings.store_write_timeout,
+            state_ttl=settings.state_ttl,
+            read_attempts=settings.store_read_attempts,
+            retry_pause=settings.store_retry_pause,
+            max_connections=settings.store_max_connections,
+        )
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    def _send(
+        self, request: httpx.Request, *, read: bool, timeout: float, stream: bool = False
+    ) -> httpx.Response:
+        """Send with retries on connection errors for reads only; 503 when unreachable."""
+        deadline = time.monotonic() + timeout
+        attempts = self.read_attempts if read else 1
+        for attempt in range(1, attempts + 1):
+            remaining = max(0.05, deadline - time.monotonic())
+            request.extensions["timeout"] = httpx.Timeout(
+                remaining, connect=min(5.0, remaining)
+            ).as_dict()
+            try:
+                return self._client.send(request, stream=stream)
+            except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+                if read:
+                    count_abandoned(request)
+                    raise QueryTimeout(
+                        "The store did not answer within the time limit "
+                        "(Lagret svarte ikke innen tidsgrensen)."
+                    ) from exc
+                raise StoreUnavailable(
+                    f"The store did not confirm the write in time; its outcome is unknown: {exc}"
+                ) from exc
+            except _UNREACHABLE as exc:
+                if attempt < attempts and time.monotonic() + self.retry_pause < deadline:
+                    time.sleep(self.retry_pause * attempt)
+                    continue
+                raise StoreUnavailable(
+                    f"The SPARQL store at {request.url.copy_with(query=None)} cannot be reached "
+                    f"(SPARQL-lageret svarer ikke): {type(exc).__name__}: {exc}"
+                ) from exc
+        raise AssertionError("unreachable")
+
+    def _check(self, response: httpx.Response, *, what: str) -> None:
+        """Store answers become our errors: 400 keeps the store's words, 5xx becomes 503."""
+        if response.is_success:
+            return
+        if not response.is_stream_consumed:
+            response.read()
+        message = response.text.strip()[:2000]
+        status = response.status_code
+        if status == 400:
+            raise syntax_error_from(message)
+        if status in (401, 403):
+            raise StoreUnavailable(
+                f"The store refused our credentials for {what} ({status}): {message}"
+            )
+        if status == 406:
+            raise NoAcceptableFormat(f"The store cannot produce that media type: {message}")
+        if status in (408, 504) or "timeout" in message.lower() or "timed out" in message.lower():
+            raise QueryTimeout(f"The store stopped the {what} at its time limit: {message}")
+        if 400 < status < 500:
+            raise InvalidRequest(f"The store refused the {what} ({status}): {message}")
+        raise StoreUnavailable(f"The store failed on the {what} ({status}): {message}")
+
+    def _read(self, method: str, url: str, *, timeout: float | None = None,
+              **kwargs: object) -> httpx.Response:
+        request = self._client.build_request(method, url, **kwargs)  # type: ignore[arg-type]
+        return self._send(request, read=True, timeout=timeout or self.timeout)
+
+    def _write(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+        request = self._client.build_request(method, url, **kwargs)  # type: ignore[arg-type]
+        try:
+            return self._send(request, read=False, timeout=self.write_timeout)
+        finally:
+            self._changed()
+
+    def _dataset_params(
+        self,
+        default_graphs: tuple[str, ...] = (),
+        named_graphs: tuple[str, ...] = (),
+        query: str = "",
+    ) -> list[tuple[str, str]]:
+        """The protocol's dataset wins (only named graphs: an empty default graph, as the
+        protocol says); with none, the query's FROM decides; with neither, the union."""
+        if default_graphs or named_graphs:
+            return [("default-graph-uri", g) for g in default_graphs] + [
+                ("named-graph-uri", g) for g in named_graphs
+            ]
+        if query and declares_dataset(query):
+            return []
+        return [(self.union_parameter, "")] if self.union_parameter else []
+
+    def _select_values(self, query: str, *, union: bool = True) -> list[dict[str, str]]:
+        """A small SELECT evaluated remotely, as plain strings."""
+        params = self._dataset_params() if union else []
+        response = self._read(
+            "POST",
+            self.query_url,
+            params=params,
+            content=query.encode(),
+            headers={
+                "Content-Type": "application/sparql-query",
+                "Accept": "application/sparql-results+json",
+            },
+        )
+        self._check(response, what="query")
+        bindings = response.json()["results"]["bindings"]
+        return [{k: v["value"] for k, v in row.items()} for row in bindings]
+
+    def _changed(self) -> None:
+        with self._lock:
+            self._generation += 1
+
+
+def count_abandoned(request: httpx.Request) -> None:
+    Transport.abandoned_queries += 1
+    log.warning("gave up waiting for %s; the store may still be evaluating it", request.url)
