@@ -9,6 +9,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from graph_service import changelog
 from graph_service.identifiers import graph_iri
 from graph_service.rdf_input import ntriples, parse_quads
 from graph_service.settings import CANONICAL_BASE_IRI, Settings
@@ -58,12 +59,17 @@ def load_content(
     *,
     progress: Callable[[LoadedFile], None] | None = None,
 ) -> list[LoadedFile]:
-    """Replace each content file's graph by the file's triples (loading twice changes nothing)."""
+    """Replace each content file's graph by the file's triples, with an event for each graph
+    that changed (loading twice changes nothing)."""
     loaded = []
     for path in content_files(settings.content_dir):
         quads = read_content_file(settings, path)
         graph = graph_for_file(settings, path)
-        store.replace_graphs({graph: ntriples(quads)})
+        kind = changelog.graph_change(store, graph, quads)
+        if kind is not None:  # unchanged files are not written again: no event either
+            event = changelog.record(store, settings, [
+                changelog.Change(kind, graph, "load", changelog.LOAD_ACTOR)])
+            store.replace_graphs({graph: ntriples(quads)}, also=event)
         item = LoadedFile(path, graph, len(quads))
         loaded.append(item)
         if progress:

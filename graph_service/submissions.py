@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SH, VOID, XSD
 from starlette.concurrency import run_in_threadpool
 
+from graph_service import changelog
 from graph_service.deps import SettingsDep, StoreDep, Writer
 from graph_service.errors import BadRequest, Conflict, NotFound
 from graph_service.html import choose_language, render_page
@@ -164,10 +165,11 @@ def submit(
         triples = {(q.subject, q.predicate, q.object) for q in quads}
         record = provenance(settings, submission_id, submitter, digest, len(triples), outcome)
         data = ntriples(quads).decode("utf-8")
-        store.update(
+        event = changelog.record(store, settings, [
+            changelog.Change("create", graph, "accepted", submitter, submission_id)])
+        store.update(changelog.append(
             f"INSERT DATA {{\nGRAPH <{graph}> {{\n{data}\n}}\n"
-            f"GRAPH <{metadata_graph(settings)}> {{\n{_ntriples(record)}\n}}\n}}"
-        )
+            f"GRAPH <{metadata_graph(settings)}> {{\n{_ntriples(record)}\n}}\n}}", event))
     return submission_id, outcome
 
 
@@ -183,7 +185,9 @@ def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> 
                             "innsenderen eller en administrator kan trekke den tilbake.")
         g = submission_graph(settings, submission_id)
         agent, now = agent_iri(settings, who), _now()
-        store.update(f"""
+        event = changelog.record(store, settings, [
+            changelog.Change("delete", g, "withdrawn", who, submission_id)])
+        store.update(changelog.append(f"""
             DROP SILENT GRAPH <{g}> ;
             INSERT DATA {{ GRAPH <{metadata_graph(settings)}> {{
               <{g}> <{PROV.invalidatedAtTime}> {now.n3()} ;
@@ -191,7 +195,7 @@ def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> 
               <{g}#withdrawal> a <{PROV.Activity}> ; <{PROV.wasAssociatedWith}> <{agent}> ;
                     <{PROV.endedAtTime}> {now.n3()} .
               <{agent}> a <{PROV.Agent}> ; <{FOAF.name}> {rdflib.Literal(who).n3()} .
-            }} }}""")
+            }} }}""", event))
 
 
 _RECORD_SELECT = f"""

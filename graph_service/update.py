@@ -6,6 +6,7 @@ https://www.w3.org/TR/sparql11-protocol/#update-operation
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from graph_service.changelog import Change, append, dataset_iri, record, touched_graphs
 from graph_service.deps import Admin, SettingsDep, StoreDep, Writer
 from graph_service.errors import BadRequest, ServiceError, UnsupportedMediaType
 from graph_service.identifiers import graph_iri
@@ -49,6 +51,7 @@ def is_protected(settings: Settings, graph: object) -> bool:
         return False
     return (
         graph.value == settings.graph_base + "submissions"
+        or graph.value == settings.graph_base + "changes"
         or graph.value.startswith(settings.graph_base + "submission/")
         or graph.value in curated_graphs(settings)
     )
@@ -65,10 +68,12 @@ def _curated_graphs(content_dir: Path, base_iri: str) -> frozenset[str]:
 
 def guarded_write(
     settings: Settings, store: Store, *, admin: bool,
-    simulate: Callable[[ox.Store], None], apply: Callable[[], T],
+    simulate: Callable[[ox.Store], None], apply: Callable[[list[Change] | None], T],
 ) -> T:
     """Try the change on an in-memory copy; write it only if it adds no violation (422) and
-    leaves the submissions alone (403). The administrator token skips both checks."""
+    leaves the submissions alone (403). The administrator token skips both checks. `apply`
+    gets the graphs the copy saw change (for the change log); None when nothing was tried."""
+    touched: list[Change] | None = None
     with write_lock:
         if not admin:
             snapshot = store_snapshot(store)
@@ -89,7 +94,8 @@ def guarded_write(
             outcome = validate_against(settings, snapshot, live, changed)
             if not outcome.conforms:
                 raise NotConforming(outcome)
-        return apply()
+            touched = touched_graphs(settings, snapshot.quads, after)
+        return apply(touched)
 
 
 def simulate_update(sparql: str) -> Callable[[ox.Store], None]:
@@ -151,10 +157,17 @@ async def run_update(
     """Apply a SPARQL 1.1 Update (token); 422 with the report if the result would not conform."""
     sparql = await read_update(request)
     refuse_remote_fetches(sparql, allowed=settings.allow_service)
+    def apply(touched: list[Change] | None) -> None:
+        # Unsimulated (administrator): one event for the whole dataset, graphs not itemised.
+        changes = touched if touched is not None else [
+            Change("update", dataset_iri(settings), "update", "")]
+        named = [replace(c, actor=writer) for c in changes]
+        store.update(append(sparql, record(store, settings, named)))
+
     try:
         await run_in_threadpool(
             guarded_write, settings, store, admin=admin,
-            simulate=simulate_update(sparql), apply=lambda: store.update(sparql))
+            simulate=simulate_update(sparql), apply=apply)
     except NotConforming as exc:
         return not_conforming_response(request, settings, exc)
     return Response(status_code=204)

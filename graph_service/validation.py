@@ -27,8 +27,8 @@ from graph_service.store import Store
 SHAPES_FILE = "shapes.ttl"
 SEVERITY_RANK = {str(SH.Violation): 0, str(SH.Warning): 1, str(SH.Info): 2}
 # Graphs that are not part of "what the graph holds" for validation: the shapes themselves
-# and the submissions' provenance (the service's own bookkeeping).
-EXCLUDED_GRAPH_NAMES = ("shapes", "submissions")
+# and the submissions' provenance and the change log (the service's own bookkeeping).
+EXCLUDED_GRAPH_NAMES = ("shapes", "submissions", "changes")
 ResultKey = tuple[str, "str | None", "str | None", str, str]
 
 
