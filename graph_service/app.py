@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
 def _routers() -> list:  # type: ignore[type-arg]
     from graph_service import (
+        change_feed,
         dataset,
         graph_store,
         health,
@@ -92,6 +93,7 @@ def _routers() -> list:  # type: ignore[type-arg]
         queries.router,
         linked_data.router,
         dataset.router,
+        change_feed.router,
         validation_routes.router,
         submissions.router,
         home.router,

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from rdflib import RDF, XSD, BNode, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, SKOS, VOID
 
+from graph_service import change_feed
 from graph_service.deps import SettingsDep, StoreDep
 from graph_service.errors import NotFound
 from graph_service.html import render_page
@@ -176,6 +177,7 @@ def void_graph(store: Store, settings: Settings, service: str) -> rdflib.Graph:
         graph.add((ds, VOID.subset, URIRef(named)))
         graph.add((URIRef(named), RDF.type, VOID.Dataset))
         graph.add((URIRef(named), VOID.triples, Literal(count, datatype=XSD.integer)))
+    graph += change_feed.void_triples(settings, service)  # the change feed (LDES)
     for (predicate, target), count in stats["linksets"].items():
         linkset = URIRef(f"{settings.base_iri}dataset/linkset/{urlsplit(target).netloc}-"
                          f"{_local(predicate)}")
@@ -241,6 +243,7 @@ def catalog_graph(store: Store, settings: Settings, service: str) -> rdflib.Grap
         graph.add((dist, DCTERMS["format"], URIRef(FILE_TYPE + file_type)))
         if license_ is not None:
             graph.add((dist, DCTERMS.license, license_))
+    graph += change_feed.dcat_triples(settings, service, license_)  # the change feed (LDES)
     endpoint = URIRef(service + "/sparql")
     api = URIRef(settings.base_iri + "sparql")
     graph.add((catalog, DCAT.service, api))
