@@ -307,7 +307,7 @@ def event_descriptions(store: Store, settings: Settings, events: list[Event]) ->
           VALUES ?e {{ {values} }} ?e ?p ?o .
           OPTIONAL {{ ?e <{AS}actor> ?a . ?a ?ap ?ao }} }} }}""",
         graph_type="application/n-triples", timeout=settings.query_timeout))
-    return list(ox.parse(result.read(), format=ox.RdfFormat.N_TRIPLES))  # type: ignore[arg-type]
+    return [quad.triple for quad in ox.parse(result.read(), format=ox.RdfFormat.N_TRIPLES)]
 
 
 def graph_change(store: Store, graph: str, quads: list[ox.Quad]) -> Kind | None:
@@ -315,8 +315,8 @@ def graph_change(store: Store, graph: str, quads: list[ox.Quad]) -> Kind | None:
     (blank nodes compared by isomorphism, the rest as sets)."""
     if not store.has_graph(graph):
         return "create"
-    stored = list(ox.parse(store.export("application/n-triples", graph=graph),
-                           format=ox.RdfFormat.N_TRIPLES))
+    stored = [quad.triple for quad in ox.parse(store.export("application/n-triples", graph=graph),
+                                               format=ox.RdfFormat.N_TRIPLES)]
     new = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     if not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
                for t in [*stored, *new]):

@@ -301,10 +301,23 @@ def test_the_stream_is_typed_paged_and_cached(store_env: dict[str, str], tmp_pat
         assert server.http.get("/changes/no-such-page").status_code == 404
         assert server.http.get(pages[0].replace(f"size={PAGE_SIZE}", "size=7")).status_code == 404
         # Listed in VoID and in the DCAT catalogue.
-        for path in ("/.well-known/void", "/catalog"):
-            text = server.http.get(path, headers={"Accept": "text/turtle"}).text
-            assert f"{server.url}/changes" in text and "EventStream" in text or \
-                "ldes/specification" in text
+        def described(path: str) -> list[ox.Triple]:
+            answer = server.http.get(path, headers={"Accept": "text/turtle"})
+            return [q.triple for q in ox.parse(answer.content, format=ox.RdfFormat.TURTLE)]
+
+        feed = ox.NamedNode(f"{server.url}/changes")
+        void = described("/.well-known/void")
+        assert ox.Triple(stream, ox.NamedNode("https://w3id.org/tree#view"), feed) in void
+        assert ox.Triple(ox.NamedNode(BASE + "dataset"), ox.NamedNode(
+            "http://www.w3.org/2000/01/rdf-schema#seeAlso"), stream) in void
+        catalog = described("/catalog")
+        dcat = "http://www.w3.org/ns/dcat#"
+        (distribution,) = [t.subject for t in catalog
+                           if t.predicate.value == dcat + "accessURL" and t.object == feed]
+        assert ox.Triple(ox.NamedNode(BASE + "dataset"), ox.NamedNode(dcat + "distribution"),
+                         distribution) in catalog
+        assert ox.Triple(distribution, ox.NamedNode("http://purl.org/dc/terms/conformsTo"),
+                         ox.NamedNode("https://w3id.org/ldes/specification")) in catalog
     finally:
         server.kill()
 
