@@ -232,6 +232,7 @@ def dcat_triples(settings: Settings, service: str, license_: rdflib.term.Node | 
         (dataset, dcat.distribution, dist),
         (dist, rdflib.RDF.type, dcat.Distribution),
         (dist, dcat.accessURL, rdflib.URIRef(feed_url(service))),
+        (dist, dcat.downloadURL, rdflib.URIRef(feed_url(service))),  # the root: Turtle
         (dist, dcat.mediaType, rdflib.URIRef("https://www.iana.org/assignments/media-types/"
                                              "text/turtle")),
         (dist, dct["format"], rdflib.URIRef("http://publications.europa.eu/resource/"
