@@ -12,9 +12,9 @@ from fastapi.staticfiles import StaticFiles
 
 from graph_service import __version__
 from graph_service.core.state_cache import StateCache
-from graph_service.linked_data import changes, dataset, entities, home
+from graph_service.linked_data import browse_routes, changes, dataset, entities, home
 from graph_service.settings import Settings
-from graph_service.sparql import graph_store, protocol, queries, update
+from graph_service.sparql import graph_store, protocol, queries, query_view_routes, update
 from graph_service.store import Store, open_store
 from graph_service.store.loading import load_content
 from graph_service.validation import routes as validation_routes
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         protocol.router,
         update.router,
         graph_store.router,
+        query_view_routes.router,
         queries.build_router(settings),
         entities.router,
         dataset.router,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         validation_routes.router,
         submissions.router,
         home.router,
+        browse_routes.router,
     ):
         app.include_router(router)
     return app

@@ -19,6 +19,7 @@ import yaml
 
 from graph_service.core.errors import InvalidRequest
 from graph_service.settings import Settings
+from graph_service.sparql.charts import ViewSpec, parse_view
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "boolean", "date")
@@ -80,6 +81,7 @@ class NamedQuery:
     tags: tuple[str, ...]
     params: tuple[Parameter, ...] = field(default=())
     form: str = "SELECT"
+    view: ViewSpec = field(default=ViewSpec())
 
     def as_json(self, base_url: str) -> dict[str, Any]:
         return {
@@ -96,6 +98,7 @@ class NamedQuery:
                 for p in self.params
             ],
             "query": self.text,
+            "view": self.view.as_json(),
         }
 
 
@@ -120,7 +123,7 @@ def parse_decorators(text: str, source: str) -> dict[str, Any]:
         raise CatalogueError(f"{source}: decorators are not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise CatalogueError(f"{source}: decorators must be a YAML mapping")
-    unknown = set(data) - {"summary", "description", "tags", "params"}
+    unknown = set(data) - {"summary", "description", "tags", "params", "view"}
     if unknown:
         raise CatalogueError(f"{source}: unknown decorators {sorted(unknown)}")
     return data
@@ -187,6 +190,13 @@ def load_query(path: Path) -> NamedQuery:
     tags = data.get("tags") or []
     if not isinstance(tags, list):
         raise CatalogueError(f"{source}: 'tags' must be a list")
+    try:
+        view = parse_view(data.get("view"))
+    except ValueError as exc:
+        raise CatalogueError(f"{source}: {exc}") from exc
+    named_columns = {c for c in (view.label, view.value) if c}
+    if not named_columns <= set(re.findall(r"[?$]([A-Za-z0-9_]+)", code)):
+        raise CatalogueError(f"{source}: 'view' names columns the query does not have")
     return NamedQuery(
         name=name,
         text=text,
@@ -195,6 +205,7 @@ def load_query(path: Path) -> NamedQuery:
         tags=tuple(str(t) for t in tags),
         params=params,
         form=form.group(1).upper() if form else "SELECT",
+        view=view,
     )
 
 

@@ -15,7 +15,8 @@ from graph_service.core.errors import NotFound
 from graph_service.core.media import negotiate
 from graph_service.settings import Settings
 from graph_service.sparql.catalogue import NamedQuery, bind_parameters, catalogue_for
-from graph_service.sparql.protocol import answer_query
+from graph_service.sparql.protocol import answer_query, browser_wants_page
+from graph_service.sparql.query_view_routes import answer_with_page
 from graph_service.web.deps import SettingsDep, StoreDep
 from graph_service.web.html import render_page
 
@@ -24,7 +25,7 @@ def _base_url(request: Request) -> str:
     return str(request.base_url)
 
 
-def _run_named(name: str, request: Request, store: Any, settings: Settings) -> Any:
+async def _run_named(name: str, request: Request, store: Any, settings: Settings) -> Response:
     named = catalogue_for(settings).get(name)
     if named is None:
         raise NotFound(f"No query named {name!r}. / Ingen spørring heter {name!r}.")
@@ -33,7 +34,9 @@ def _run_named(name: str, request: Request, store: Any, settings: Settings) -> A
         values.setdefault(key, []).append(value)
     text = bind_parameters(named, values)
     formats = [v for k, v in request.query_params.multi_items() if k == "format" and v]
-    return answer_query(store, settings, text, limiter=request.app.state.stream_limiter,
+    if not formats and browser_wants_page(request.headers.get("accept")):
+        return await answer_with_page(request, store, settings, named, text)  # the drawn view
+    return await answer_query(store, settings, text, limiter=request.app.state.stream_limiter,
                         accept=request.headers.get("accept"),
                         fmt=formats[0] if formats else None)  # the first, as on /sparql
 
@@ -76,8 +79,7 @@ def build_router(settings: Settings) -> APIRouter:
 
 def _add_operation(router: APIRouter, named: NamedQuery) -> None:
     async def run_this(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-        result: Response = await _run_named(named.name, request, store, settings)
-        return result
+        return await _run_named(named.name, request, store, settings)
 
     router.add_api_route(
         f"/queries/{named.name}",
@@ -97,5 +99,4 @@ async def run_named_query(
     name: str, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:
     """Run one named query with its parameters from the query string."""
-    result: Response = await _run_named(name, request, store, settings)
-    return result
+    return await _run_named(name, request, store, settings)

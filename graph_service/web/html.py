@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -13,6 +15,7 @@ from graph_service import __version__
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LANGUAGES = ("nb", "en")
+WITH_NYNORSK = ("nb", "nn", "en")  # pages whose every text has a nynorsk form offer nn
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -22,15 +25,15 @@ environment = Environment(
 )
 
 
-def choose_language(request: Request) -> str:
+def choose_language(request: Request, languages: tuple[str, ...] = LANGUAGES) -> str:
     """`?lang=` wins, then a `lang` cookie, then Accept-Language; Norwegian by default."""
     asked = request.query_params.get("lang") or request.cookies.get("lang")
-    if asked in LANGUAGES:
+    if asked in languages:
         return asked
-    return language_from_header(request.headers.get("accept-language", ""))
+    return language_from_header(request.headers.get("accept-language", ""), languages)
 
 
-def language_from_header(header: str) -> str:
+def language_from_header(header: str, languages: tuple[str, ...] = LANGUAGES) -> str:
     """The best of nb and en by Accept-Language q-values (no, nn count as nb); nb if neither."""
     best, best_q = "nb", 0.0
     for part in header.split(","):
@@ -45,15 +48,27 @@ def language_from_header(header: str) -> str:
                     q = 0.0
         lang = "en" if tag.startswith("en") else None
         if tag.startswith(("nb", "no", "nn")):
-            lang = "nb"
+            lang = "nn" if tag.startswith("nn") and "nn" in languages else "nb"
         if lang and q > best_q:  # on a tie the first listed wins
             best, best_q = lang, q
     return best
 
 
-def t(lang: str, nb: str, en: str) -> str:
-    """Pick the text for the page language."""
+def t(lang: str, nb: str, en: str, nn: str | None = None) -> str:
+    """Pick the text for the page language (bokmål where a nynorsk text is not given)."""
+    if lang == "nn" and nn is not None:
+        return nn
     return en if lang == "en" else nb
+
+
+def lang_link(request: Request) -> Callable[[str], str]:
+    """The same page in another language: the query string kept, `lang` replaced."""
+
+    def href(code: str) -> str:
+        pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+        return f"{request.url.path}?{urlencode([*pairs, ('lang', code)])}"
+
+    return href
 
 
 def render_page(
@@ -63,17 +78,19 @@ def render_page(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    languages: tuple[str, ...] = LANGUAGES,
 ) -> HTMLResponse:
-    lang = choose_language(request)
+    lang = choose_language(request, languages)
     page = environment.get_template(template).render(
         request=request,
         lang=lang,
-        t=lambda nb, en: t(lang, nb, en),
+        languages=languages,
+        t=lambda nb, en, nn=None: t(lang, nb, en, nn),
         version=__version__,
         path=request.url.path,
         **context,
     )
     response = HTMLResponse(page, status_code=status_code, headers=headers)
-    if request.query_params.get("lang") in LANGUAGES:
+    if request.query_params.get("lang") in languages:
         response.set_cookie("lang", request.query_params["lang"], samesite="lax")
     return response
