@@ -25,6 +25,8 @@ from graph_service.web import health
 from graph_service.web.caching import CachingMiddleware
 from graph_service.web.errors import install_error_handlers
 from graph_service.web.limits import BodySizeLimit
+from graph_service.web.metrics import Metrics, MetricsMiddleware
+from graph_service.web.metrics import router as metrics_router
 from graph_service.web.streaming import size_thread_pools
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.add_exception_handler(NotConforming, on_not_conforming)
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)
     app.add_middleware(CachingMiddleware)
+    if settings.metrics:  # outermost, so it counts what the other layers answer too
+        app.state.metrics = Metrics(app)
+        app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+        app.include_router(metrics_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (
         health.router,

@@ -148,13 +148,34 @@ class _Reaper:
             lease.expire()
 
 
+class _Slots(threading.BoundedSemaphore):
+    """The pool's semaphore, counting the slots taken so operators can see the occupancy."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.taken = 0
+        self._count = threading.Lock()
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        got = super().acquire(blocking, timeout)
+        if got:
+            with self._count:
+                self.taken += 1
+        return got
+
+    def release(self, n: int = 1) -> None:
+        super().release(n)
+        with self._count:
+            self.taken -= n
+
+
 class WorkerPool:
     """At most `size` workers; a query waits for a free one within its own deadline."""
 
     def __init__(self, size: int, *, max_waiting: int, reap_grace: float) -> None:
         """`max_waiting` queries may wait for a worker, each on a thread of the request pool:
         keep it below Settings.request_threads, so waiters never take every thread."""
-        self._slots = threading.BoundedSemaphore(size)
+        self._slots = _Slots(size)
         self._waiting = 0
         self._max_waiting = max_waiting
         self._waiting_lock = threading.Lock()
@@ -216,6 +237,10 @@ class WorkerPool:
             lease.end(reuse=True)
             raise _error_for(message)
         return message[1], message[2], self._stream(lease)
+
+    def occupancy(self) -> dict[str, int]:
+        """Workers in use, the pool's size and the queries waiting for a worker (/metrics)."""
+        return {"busy": self._slots.taken, "size": self._size, "waiting": self._waiting}
 
     def _acquire_slot(self, deadline: float) -> bool:
         """Wait for a worker within the deadline; a full queue is refused at once (503)."""

@@ -116,6 +116,10 @@ class EmbeddedStore:
             self._count = (generation, len(self._store))
         return self._count[1]
 
+    def worker_occupancy(self) -> dict[str, int]:
+        """The query workers in use, their number and the queries waiting (for /metrics)."""
+        return self._pool.occupancy()
+
     def state(self) -> str:
         return f"{self._instance}-{self._generation}"
 

@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 READ_METHODS = {"GET", "HEAD"}
 # Request headers that select a representation: they are part of the ETag.
 _SELECTING = (b"accept", b"accept-language", b"authorization")
+# Files, and the counters of /metrics (they move while the store stays the same).
+UNCACHED_PREFIXES = ("/static", "/metrics")
 _EXPOSED = "ETag, Last-Modified, Link, Content-Location, Vary"
 _PREFLIGHT_HEADERS = (
     "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since"
@@ -110,7 +112,8 @@ class CachingMiddleware:
         asked = (headers.get("access-control-request-method") or method).upper()
         cors = not is_write(method, path) and not is_write(asked, path)
         validators: list[tuple[bytes, bytes]] = []
-        state = _state(scope) if method in READ_METHODS and not path.startswith("/static") else None
+        cached = method in READ_METHODS and not path.startswith(UNCACHED_PREFIXES)
+        state = _state(scope) if cached else None
         if state is not None:
             etag = entity_tag(state, scope)
             modified = self.clock.last_modified(state)

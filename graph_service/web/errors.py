@@ -117,6 +117,7 @@ def error_payload(exc: SmartbyError, status: int, request: Request | None) -> di
 
 def render_error(request: Request, exc: SmartbyError) -> Response:
     status, headers = status_of(exc), headers_of(exc)
+    request.scope.setdefault("state", {})["error_code"] = exc.code  # for /metrics
     payload = error_payload(exc, status, request)
     if status >= 500:
         log.warning("answered %d %s to %s %s [correlation id %s]: %s", status, exc.code,
