@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
-from graph_service.core.errors import InvalidRequest
+from graph_service.core.errors import InvalidRequest, say
 from graph_service.core.identifiers import is_slug, path_for_iri
 from graph_service.settings import Settings
 from graph_service.store import QueryRequest, Store
@@ -109,10 +109,11 @@ class BrowseState:
         return BrowseState(self.type, filters)
 
 
-def _bad(what: str, value: str, expected: str, forventet: str) -> InvalidRequest:
+def _bad(what: str, value: str, expected: str, forventet: str, venta: str) -> InvalidRequest:
     return InvalidRequest(
-        f"Facet {what!r} cannot take {value!r}: {expected}. / "
-        f"Fasetten {what!r} kan ikke ha verdien {value!r}: {forventet}."
+        say(f"Facet {what!r} cannot take {value!r}: {expected}.",
+            f"Fasetten {what!r} kan ikke ha verdien {value!r}: {forventet}.",
+            f"Fasetten {what!r} kan ikkje ha verdien {value!r}: {venta}.")
     )
 
 
@@ -121,13 +122,15 @@ def check_value(facet: str, value: str, settings: Settings) -> str:
     value = value.strip()
     if facet == "year":
         if not _YEAR.match(value):
-            raise _bad(facet, value, "a year such as 2021", "et årstall som 2021")
+            raise _bad(facet, value, "a year such as 2021", "et årstall som 2021",
+                       "eit årstal som 2021")
         return value
     base = f"{settings.id_base}{NAMESPACES[facet]}/"
     slug = value[len(base):] if value.startswith(base) else value
     if not is_slug(slug):
         raise _bad(facet, value, f"a short name (slug) or an IRI under {base}",
-                   f"et kortnavn eller en IRI under {base}")
+                   f"et kortnavn eller en IRI under {base}",
+                   f"eit kortnamn eller ein IRI under {base}")
     return base + slug
 
 
@@ -141,13 +144,15 @@ def parse_state(pairs: Sequence[tuple[str, str]], settings: Settings) -> BrowseS
     unknown = sorted({k for k, _ in pairs} - set(FACETS) - set(OWN_PARAMETERS))
     if unknown:
         raise InvalidRequest(
-            f"Unknown parameters {unknown}; /browse takes type, lang and {', '.join(FACETS)}. / "
-            f"Ukjente parametere {unknown}."
+            say(f"Unknown parameters {unknown}; /browse takes type, lang and {', '.join(FACETS)}.",
+                f"Ukjente parametere {unknown}; /browse tar type, lang og {', '.join(FACETS)}.",
+                f"Ukjende parametrar {unknown}; /browse tek type, lang og {', '.join(FACETS)}.")
         )
     kinds = [v for k, v in pairs if k == "type" and v]
     if len(kinds) > 1 or (kinds and kinds[0] not in TYPES):
-        raise InvalidRequest(f"'type' is one of {', '.join(TYPES)}. / 'type' er en av "
-                         f"{', '.join(TYPES)}.")
+        raise InvalidRequest(say(f"'type' is one of {', '.join(TYPES)}.",
+                                 f"'type' er en av {', '.join(TYPES)}.",
+                                 f"'type' er ein av {', '.join(TYPES)}."))
     filters: dict[str, tuple[str, ...]] = {}
     for facet in FACETS:
         values = [check_value(facet, v, settings) for k, v in pairs if k == facet and v.strip()]

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from graph_service.core.media import negotiate
 from graph_service.linked_data.browse import browse, parse_state
 from graph_service.web.deps import SettingsDep, StoreDep
-from graph_service.web.html import WITH_NYNORSK, choose_language, lang_link, render_page
+from graph_service.web.html import LANGUAGES, choose_language, render_page
 
 # Names on the page, in bokmål, nynorsk and English.
 NAMES = {
@@ -33,12 +33,12 @@ async def browse_facets(request: Request, store: StoreDep, settings: SettingsDep
     """Projects, people or sessions filtered by facets, with counts and the SPARQL behind them."""
     state = parse_state(list(request.query_params.multi_items()), settings)
     media_type = negotiate(request.headers.get("accept"), ["application/json", "text/html"])
-    lang = choose_language(request, WITH_NYNORSK)
+    lang = choose_language(request)
     result = await run_in_threadpool(browse, store, settings, state, lang)
     if media_type == "application/json":
         return JSONResponse(result, headers={"Vary": "Accept"})
-    column = WITH_NYNORSK.index(lang)
+    column = LANGUAGES.index(lang)
     names = {key: (nb, nn, en)[column] for key, (nb, nn, en) in NAMES.items()}
     return render_page(request, "browse.html",
-                       {**result, "names": names, "lang_href": lang_link(request)},
-                       languages=WITH_NYNORSK, headers={"Vary": "Accept"})
+                       {**result, "names": names},
+                       headers={"Vary": "Accept"})

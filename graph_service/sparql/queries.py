@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from graph_service.core.errors import NotFound
+from graph_service.core.errors import NotFound, say
 from graph_service.core.media import negotiate
 from graph_service.settings import Settings
 from graph_service.sparql.catalogue import NamedQuery, bind_parameters, catalogue_for
@@ -28,7 +28,8 @@ def _base_url(request: Request) -> str:
 async def _run_named(name: str, request: Request, store: Any, settings: Settings) -> Response:
     named = catalogue_for(settings).get(name)
     if named is None:
-        raise NotFound(f"No query named {name!r}. / Ingen spørring heter {name!r}.")
+        raise NotFound(say(f"No query named {name!r}.", f"Ingen spørring heter {name!r}.",
+                            f"Inga spørjing heiter {name!r}."))
     values: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         values.setdefault(key, []).append(value)
@@ -44,7 +45,8 @@ async def _run_named(name: str, request: Request, store: Any, settings: Settings
 def _openapi_parameters(named: NamedQuery) -> list[dict[str, Any]]:
     params = [
         {"name": p.name, "in": "query", "required": p.required and p.default is None,
-         "description": f"{p.description['en']} / {p.description['nb']}", "schema": p.schema()}
+         "description": say(p.description["en"], p.description["nb"], p.description["nn"]),
+         "schema": p.schema()}
         for p in named.params
     ]
     params.append({"name": "format", "in": "query", "required": False,
@@ -87,7 +89,7 @@ def _add_operation(router: APIRouter, named: NamedQuery) -> None:
         methods=["GET"],
         name=f"query_{named.name.replace('-', '_')}",
         summary=named.summary["en"],
-        description=f"{named.description['en']}\n\n{named.description['nb']}",
+        description="\n\n".join(named.description[k] for k in ("en", "nb", "nn")),
         openapi_extra={"parameters": _openapi_parameters(named)},
         response_class=Response,
     )

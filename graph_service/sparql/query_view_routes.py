@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.core.errors import NotFound
+from graph_service.core.errors import NotFound, say
 from graph_service.settings import Settings
 from graph_service.sparql.catalogue import NamedQuery, bind_parameters, catalogue_for
 from graph_service.sparql.query_views import run_for_view, view_context
 from graph_service.store import Store
 from graph_service.web.deps import SettingsDep, StoreDep
-from graph_service.web.html import WITH_NYNORSK, choose_language, lang_link, render_page
+from graph_service.web.html import choose_language, render_page
 
 # Nothing in these pages is fetched from elsewhere, and the fragment may sit in any frame.
 PAGE_POLICY = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'"
@@ -30,9 +30,8 @@ async def _context(
     request: Request, store: Store, settings: Settings, named: NamedQuery, text: str
 ) -> dict:
     answer = await run_in_threadpool(run_for_view, store, settings, text)
-    lang = choose_language(request, WITH_NYNORSK)
+    lang = choose_language(request)
     context = view_context(named, answer, text, _values(request), settings, lang)
-    context["lang_href"] = lang_link(request)
     return context
 
 
@@ -41,7 +40,7 @@ async def answer_with_page(
 ) -> Response:
     """The page a browser gets for a ready query: the view, the table, the downloads."""
     context = await _context(request, store, settings, named, text)
-    return render_page(request, "query_view.html", context, languages=WITH_NYNORSK,
+    return render_page(request, "query_view.html", context,
                        headers={"Vary": "Accept", "Content-Security-Policy": PAGE_POLICY})
 
 
@@ -56,8 +55,9 @@ async def embed_named_query(
     """The ready query's default view alone, as an HTML fragment page for an `<iframe>`."""
     named = catalogue_for(settings).get(name)
     if named is None:
-        raise NotFound(f"No query named {name!r}. / Ingen spørring heter {name!r}.")
+        raise NotFound(say(f"No query named {name!r}.", f"Ingen spørring heter {name!r}.",
+                            f"Inga spørjing heiter {name!r}."))
     text = bind_parameters(named, _values(request))
     context = await _context(request, store, settings, named, text)
-    return render_page(request, "query_embed.html", context, languages=WITH_NYNORSK,
+    return render_page(request, "query_embed.html", context,
                        headers={"Content-Security-Policy": EMBED_POLICY})

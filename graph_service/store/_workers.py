@@ -30,6 +30,7 @@ from graph_service.core.errors import (
     QueryTimeout,
     StoreFault,
     Unavailable,
+    say,
 )
 from graph_service.core.sparql_text import syntax_error_from
 
@@ -212,8 +213,9 @@ class WorkerPool:
         if not acquired:
             on_done()
             raise QueryTimeout(
-                "No query worker became free before the query timeout. / Ingen "
-                "spørringsarbeider ble ledig før tidsgrensen."
+                say("No query worker became free before the query timeout.",
+                    "Ingen spørringsarbeider ble ledig før tidsgrensen.",
+                    "Ingen spørjearbeidar vart ledig før tidsgrensa.")
             )
         try:
             worker = self._idle.get_nowait()
@@ -249,8 +251,9 @@ class WorkerPool:
         with self._waiting_lock:
             if self._waiting >= self._max_waiting:
                 raise Unavailable(
-                    "All query workers are busy and too many queries are waiting; try again "
-                    "shortly. / Alle spørringsarbeidere er opptatt; prøv igjen om litt.",
+                    say("All query workers are busy and too many queries are waiting; try again "
+                        "shortly.", "Alle spørringsarbeidere er opptatt; prøv igjen om litt.",
+                        "Alle spørjearbeidarane er opptekne; prøv igjen om litt."),
                     retry_after=1,
                 )
             self._waiting += 1
@@ -281,15 +284,17 @@ class WorkerPool:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not worker.conn.poll(remaining):
             raise QueryTimeout(
-                "The query did not finish within the time limit and was stopped. / "
-                "Spørringen ble ikke ferdig innen tidsgrensen og ble stoppet."
+                say("The query did not finish within the time limit and was stopped.",
+                    "Spørringen ble ikke ferdig innen tidsgrensen og ble stoppet.",
+                    "Spørjinga vart ikkje ferdig innan tidsgrensa og vart stoppa.")
             )
         try:
             message: tuple[Any, ...] = worker.conn.recv()
         except (EOFError, OSError) as exc:
             raise StoreFault(
-                "The query worker stopped unexpectedly. / Spørringsarbeideren stoppet uventet. / "
-                "Spørjearbeidaren stoppa uventa."
+                say("The query worker stopped unexpectedly.",
+                    "Spørringsarbeideren stoppet uventet.",
+                    "Spørjearbeidaren stoppa uventa.")
             ) from exc
         return message
 
@@ -320,13 +325,17 @@ def _error_for(message: tuple[Any, ...]) -> Exception:
         return syntax_error_from(message[1])
     if kind == "not_acceptable":
         form = "SELECT/ASK" if message[1] != "graph" else "CONSTRUCT/DESCRIBE"
-        return NoAcceptableFormat(f"No acceptable media type for a {form} result.")
+        return NoAcceptableFormat(say(f"No acceptable media type for a {form} result.",
+                                     f"Ingen akseptabel medietype for et {form}-resultat.",
+                                     f"Ingen akseptabel medietype for eit {form}-resultat."))
     if kind == "error":
         return InvalidRequest(
-            f"The query could not be evaluated / Spørringen kunne ikke evalueres / Spørjinga "
-            f"kunne ikkje evaluerast: {message[1]}"
+            say(f"The query could not be evaluated: {message[1]}",
+                "Spørringen kunne ikke evalueres.", "Spørjinga kunne ikkje evaluerast.")
         )
     if kind == "fault":
-        return StoreFault(f"The store failed while answering: {message[1]} / Lageret feilet under "
-                          "svaret. / Lageret feila under svaret.")
-    return StoreFault(f"Unexpected message from a query worker: {kind}")
+        return StoreFault(say(f"The store failed while answering: {message[1]}",
+                              "Lageret feilet under svaret.", "Lageret feila under svaret."))
+    return StoreFault(say(f"Unexpected message from a query worker: {kind}.",
+                          "Uventet melding fra en spørringsarbeider.",
+                          "Uventa melding frå ein spørjearbeidar."))

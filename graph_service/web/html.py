@@ -1,4 +1,4 @@
-"""Jinja2 environment, language choice (nb/en) and page rendering shared by the HTML views."""
+"""Jinja2 environment, language choice (nb/nn/en) and page rendering shared by the HTML views."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from graph_service import __version__
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-LANGUAGES = ("nb", "en")
-WITH_NYNORSK = ("nb", "nn", "en")  # pages whose every text has a nynorsk form offer nn
+LANGUAGES = ("nb", "nn", "en")  # bokmål, nynorsk, English: every page speaks all three
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -25,16 +24,16 @@ environment = Environment(
 )
 
 
-def choose_language(request: Request, languages: tuple[str, ...] = LANGUAGES) -> str:
-    """`?lang=` wins, then a `lang` cookie, then Accept-Language; Norwegian by default."""
+def choose_language(request: Request) -> str:
+    """`?lang=` wins, then a `lang` cookie, then Accept-Language; bokmål by default."""
     asked = request.query_params.get("lang") or request.cookies.get("lang")
-    if asked in languages:
+    if asked in LANGUAGES:
         return asked
-    return language_from_header(request.headers.get("accept-language", ""), languages)
+    return language_from_header(request.headers.get("accept-language", ""))
 
 
-def language_from_header(header: str, languages: tuple[str, ...] = LANGUAGES) -> str:
-    """The best of nb and en by Accept-Language q-values (no, nn count as nb); nb if neither."""
+def language_from_header(header: str) -> str:
+    """The best of nb, nn and en by Accept-Language q-values (`no` counts as nb); nb if none."""
     best, best_q = "nb", 0.0
     for part in header.split(","):
         tag, *params = (p.strip().lower() for p in part.split(";"))
@@ -46,19 +45,16 @@ def language_from_header(header: str, languages: tuple[str, ...] = LANGUAGES) ->
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        lang = "en" if tag.startswith("en") else None
-        if tag.startswith(("nb", "no", "nn")):
-            lang = "nn" if tag.startswith("nn") and "nn" in languages else "nb"
+        primary = tag.split("-")[0]
+        lang = {"en": "en", "nb": "nb", "no": "nb", "nn": "nn"}.get(primary)
         if lang and q > best_q:  # on a tie the first listed wins
             best, best_q = lang, q
     return best
 
 
-def t(lang: str, nb: str, en: str, nn: str | None = None) -> str:
-    """Pick the text for the page language (bokmål where a nynorsk text is not given)."""
-    if lang == "nn" and nn is not None:
-        return nn
-    return en if lang == "en" else nb
+def t(lang: str, nb: str, en: str, nn: str) -> str:
+    """Pick the text for the page language; every text is given in all three."""
+    return {"nb": nb, "nn": nn, "en": en}.get(lang, nb)
 
 
 def lang_link(request: Request) -> Callable[[str], str]:
@@ -78,19 +74,19 @@ def render_page(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
-    languages: tuple[str, ...] = LANGUAGES,
 ) -> HTMLResponse:
-    lang = choose_language(request, languages)
+    lang = choose_language(request)
     page = environment.get_template(template).render(
         request=request,
         lang=lang,
-        languages=languages,
-        t=lambda nb, en, nn=None: t(lang, nb, en, nn),
+        languages=LANGUAGES,
+        lang_href=lang_link(request),
+        t=lambda nb, en, nn: t(lang, nb, en, nn),
         version=__version__,
         path=request.url.path,
         **context,
     )
     response = HTMLResponse(page, status_code=status_code, headers=headers)
-    if request.query_params.get("lang") in languages:
+    if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie("lang", request.query_params["lang"], samesite="lax")
     return response
