@@ -116,6 +116,10 @@ class Settings(BaseSettings):
         31_536_000, ge=0,
         description="Seconds a client or proxy may keep a full (immutable) /changes page.",
     )
+    metrics: bool = Field(
+        True, description="Serve `/metrics` in the Prometheus text format (not behind the "
+        "token); off: the route is absent (404).",
+    )
 
     @field_validator("base_iri")
     @classmethod

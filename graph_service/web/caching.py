@@ -21,6 +21,8 @@ from graph_service.store import version_time
 READ_METHODS = {"GET", "HEAD"}
 # Request headers that select a representation: they are part of the ETag.
 _SELECTING = (b"accept", b"accept-language", b"authorization")
+# Files, and the counters of /metrics (they move while the store stays the same).
+UNCACHED_PREFIXES = ("/static", "/metrics")
 _EXPOSED = "ETag, Last-Modified, Link, Content-Location, Vary"
 _PREFLIGHT_HEADERS = (
     "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since"
@@ -138,7 +140,7 @@ class CachingMiddleware:
         asked = (headers.get("access-control-request-method") or method).upper()
         cors = not is_write(method, path) and not is_write(asked, path)
         validators: list[tuple[bytes, bytes]] = []
-        reads_store = method in READ_METHODS and not path.startswith("/static")
+        reads_store = method in READ_METHODS and not path.startswith(UNCACHED_PREFIXES)
         state = await self._state(scope) if reads_store else None
         if state is not None:
             etag = entity_tag(state, scope)

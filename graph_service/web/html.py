@@ -1,9 +1,11 @@
-"""Jinja2 environment, language choice (nb/en) and page rendering shared by the HTML views."""
+"""Jinja2 environment, language choice (nb/nn/en) and page rendering shared by the HTML views."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -12,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from graph_service import __version__
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-LANGUAGES = ("nb", "en")
+LANGUAGES = ("nb", "nn", "en")  # bokmål, nynorsk, English: every page speaks all three
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -23,7 +25,7 @@ environment = Environment(
 
 
 def choose_language(request: Request) -> str:
-    """`?lang=` wins, then a `lang` cookie, then Accept-Language; Norwegian by default."""
+    """`?lang=` wins, then a `lang` cookie, then Accept-Language; bokmål by default."""
     asked = request.query_params.get("lang") or request.cookies.get("lang")
     if asked in LANGUAGES:
         return asked
@@ -31,7 +33,7 @@ def choose_language(request: Request) -> str:
 
 
 def language_from_header(header: str) -> str:
-    """The best of nb and en by Accept-Language q-values (no, nn count as nb); nb if neither."""
+    """The best of nb, nn and en by Accept-Language q-values (`no` counts as nb); nb if none."""
     best, best_q = "nb", 0.0
     for part in header.split(","):
         tag, *params = (p.strip().lower() for p in part.split(";"))
@@ -43,17 +45,26 @@ def language_from_header(header: str) -> str:
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        lang = "en" if tag.startswith("en") else None
-        if tag.startswith(("nb", "no", "nn")):
-            lang = "nb"
+        primary = tag.split("-")[0]
+        lang = {"en": "en", "nb": "nb", "no": "nb", "nn": "nn"}.get(primary)
         if lang and q > best_q:  # on a tie the first listed wins
             best, best_q = lang, q
     return best
 
 
-def t(lang: str, nb: str, en: str) -> str:
-    """Pick the text for the page language."""
-    return en if lang == "en" else nb
+def t(lang: str, nb: str, en: str, nn: str) -> str:
+    """Pick the text for the page language; every text is given in all three."""
+    return {"nb": nb, "nn": nn, "en": en}.get(lang, nb)
+
+
+def lang_link(request: Request) -> Callable[[str], str]:
+    """The same page in another language: the query string kept, `lang` replaced."""
+
+    def href(code: str) -> str:
+        pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+        return f"{request.url.path}?{urlencode([*pairs, ('lang', code)])}"
+
+    return href
 
 
 def render_page(
@@ -68,7 +79,9 @@ def render_page(
     page = environment.get_template(template).render(
         request=request,
         lang=lang,
-        t=lambda nb, en: t(lang, nb, en),
+        languages=LANGUAGES,
+        lang_href=lang_link(request),
+        t=lambda nb, en, nn: t(lang, nb, en, nn),
         version=__version__,
         path=request.url.path,
         **context,

@@ -19,6 +19,7 @@ from graph_service.core.errors import (
     QueryTimeout,
     StoreUnavailable,
     Unavailable,
+    say,
 )
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, RESULTS_TYPES
 from graph_service.store import (
@@ -83,7 +84,9 @@ class RemoteStore(Transport):
                 form = "graph" if media_type in GRAPH_TYPES else "solutions"
             if wanted is None and form is not None and accept and media_type:
                 kind = "SELECT/ASK" if form != "graph" else "CONSTRUCT/DESCRIBE"
-                raise NoAcceptableFormat(f"No acceptable media type for a {kind} result.")
+                raise NoAcceptableFormat(say(f"No acceptable media type for a {kind} result.",
+                                     f"Ingen akseptabel medietype for et {kind}-resultat.",
+                                     f"Ingen akseptabel medietype for eit {kind}-resultat."))
         except BaseException:
             response.close()
             raise
@@ -100,14 +103,20 @@ class RemoteStore(Transport):
             for chunk in response.iter_raw():
                 if time.monotonic() > deadline:
                     count_abandoned(response.request)
-                    raise QueryTimeout("The result did not arrive within the time limit.")
+                    raise QueryTimeout(say("The result did not arrive within the time limit.",
+                                   "Resultatet kom ikke innen tidsgrensen.",
+                                   "Resultatet kom ikkje innan tidsgrensa."))
                 if chunk:
                     yield chunk
         except httpx.TimeoutException as exc:
             count_abandoned(response.request)
-            raise QueryTimeout("The result did not arrive within the time limit.") from exc
+            raise QueryTimeout(say("The result did not arrive within the time limit.",
+                                   "Resultatet kom ikke innen tidsgrensen.",
+                                   "Resultatet kom ikkje innan tidsgrensa.")) from exc
         except httpx.TransportError as exc:
-            raise StoreUnavailable(f"The store broke off the result: {exc}") from exc
+            raise StoreUnavailable(say(f"The store broke off the result: {exc}",
+                                       "Lageret brøt av resultatet.",
+                                       "Lageret braut av resultatet.")) from exc
         finally:
             response.close()
 

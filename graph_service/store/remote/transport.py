@@ -22,6 +22,7 @@ from graph_service.core.errors import (
     NoAcceptableFormat,
     QueryTimeout,
     StoreUnavailable,
+    say,
 )
 from graph_service.core.sparql_text import declares_dataset, syntax_error_from
 from graph_service.settings import Settings
@@ -157,19 +158,25 @@ class Transport:
                 if read:
                     count_abandoned(request)
                     raise QueryTimeout(
-                        "The store did not answer within the time limit "
-                        "(Lagret svarte ikke innen tidsgrensen)."
+                        say("The store did not answer within the time limit.",
+                            "Lageret svarte ikke innen tidsgrensen.",
+                            "Lageret svara ikkje innan tidsgrensa.")
                     ) from exc
                 raise StoreUnavailable(
-                    f"The store did not confirm the write in time; its outcome is unknown: {exc}"
+                    say("The store did not confirm the write in time; its outcome is unknown: "
+                        f"{exc}",
+                        "Lageret bekreftet ikke skrivingen i tide; utfallet er ukjent.",
+                        "Lageret stadfesta ikkje skrivinga i tide; utfallet er ukjent.")
                 ) from exc
             except _UNREACHABLE as exc:
                 if attempt < attempts and time.monotonic() + self.retry_pause < deadline:
                     time.sleep(self.retry_pause * attempt)
                     continue
                 raise StoreUnavailable(
-                    f"The SPARQL store at {request.url.copy_with(query=None)} cannot be reached "
-                    f"(SPARQL-lageret svarer ikke): {type(exc).__name__}: {exc}"
+                    say(f"The SPARQL store at {request.url.copy_with(query=None)} cannot be "
+                        "reached: "
+                        f"{type(exc).__name__}: {exc}",
+                        "SPARQL-lageret svarer ikke.", "SPARQL-lageret svarar ikkje.")
                 ) from exc
         raise AssertionError("unreachable")
 
@@ -185,15 +192,24 @@ class Transport:
             raise syntax_error_from(message)
         if status in (401, 403):
             raise StoreUnavailable(
-                f"The store refused our credentials for {what} ({status}): {message}"
+                say(f"The store refused our credentials for {what} ({status}): {message}",
+                    f"Lageret avviste påloggingen vår ({status}).",
+                    f"Lageret avviste pålogginga vår ({status}).")
             )
         if status == 406:
-            raise NoAcceptableFormat(f"The store cannot produce that media type: {message}")
+            raise NoAcceptableFormat(say(f"The store cannot produce that media type: {message}",
+                                     "Lageret kan ikke lage den medietypen.",
+                                     "Lageret kan ikkje lage den medietypen."))
         if status in (408, 504) or "timeout" in message.lower() or "timed out" in message.lower():
-            raise QueryTimeout(f"The store stopped the {what} at its time limit: {message}")
+            raise QueryTimeout(say(f"The store stopped the {what} at its time limit: {message}",
+                               "Lageret stoppet ved tidsgrensen sin.",
+                               "Lageret stoppa ved tidsgrensa si."))
         if 400 < status < 500:
-            raise InvalidRequest(f"The store refused the {what} ({status}): {message}")
-        raise StoreUnavailable(f"The store failed on the {what} ({status}): {message}")
+            raise InvalidRequest(say(f"The store refused the {what} ({status}): {message}",
+                                 f"Lageret avviste forespørselen ({status}): {message}",
+                                 f"Lageret avviste førespurnaden ({status}): {message}"))
+        raise StoreUnavailable(say(f"The store failed on the {what} ({status}): {message}",
+                                   f"Lageret feilet ({status}).", f"Lageret feila ({status})."))
 
     def _read(self, method: str, url: str, *, timeout: float | None = None,
               **kwargs: object) -> httpx.Response:
