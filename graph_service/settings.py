@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     store_query_url: str = Field("", description="Remote query endpoint (derived from store).")
     store_update_url: str = Field("", description="Remote update endpoint (derived from store).")
     store_graph_url: str = Field("", description="Remote graph store endpoint (derived).")
-    store_username: str = Field("", description="HTTP basic user towards the remote store.")
-    store_password: str = Field("", description="HTTP basic password towards the remote store.")
+    store_username: str = Field("", description="Remote store user (basic, or digest when asked).")
+    store_password: str = Field("", description="Remote store password (basic or digest).")
     store_bearer: str = Field("", description="Bearer token towards the remote store.")
     store_union_default_graph: str = Field(
         "union-default-graph",
