@@ -17,6 +17,7 @@ import pyoxigraph as ox
 from graph_service.core.errors import (
     NoAcceptableFormat,
     QueryTimeout,
+    StoreFault,
     StoreUnavailable,
     Unavailable,
     say,
@@ -41,6 +42,8 @@ from graph_service.store.remote.transport import (
 )
 
 __all__ = ["STAGING_PREFIX", "RemoteStore", "query_form"]
+# How Oxigraph server ends a 200 answer whose evaluation its --timeout-s cancelled.
+_CANCELLED = b"operation has been cancelled"
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +78,10 @@ class RemoteStore(Transport):
             self._check(response, what="query")
             self._check_complete(response)
             media_type = response.headers.get("content-type", "").split(";")[0].strip()
-            if form is None:
+            if form is None:  # the store's answer tells the form; judge by that form's type
                 form = "graph" if media_type in GRAPH_TYPES else "solutions"
-            if wanted is None and form is not None and accept and media_type:
+                wanted = request.graph_type if form == "graph" else request.results_type
+            if wanted is None and accept and media_type:
                 kind = "SELECT/ASK" if form != "graph" else "CONSTRUCT/DESCRIBE"
                 raise NoAcceptableFormat(say(f"No acceptable media type for a {kind} result.",
                                      f"Ingen akseptabel medietype for et {kind}-resultat.",
@@ -93,7 +97,10 @@ class RemoteStore(Transport):
 
     @staticmethod
     def _stream(response: httpx.Response, deadline: float) -> Iterator[bytes]:
-        """The store's bytes as they arrive, cut off at the query's deadline."""
+        """The store's bytes as they arrive, cut off at the query's deadline. The last chunk
+        is held back until the body has ended, so a body the store cut off itself (Oxigraph
+        server's `--timeout-s` ends a 200 with "…has been cancelled") fails before the end."""
+        held = b""
         try:
             for chunk in response.iter_raw():
                 if time.monotonic() > deadline:
@@ -102,7 +109,15 @@ class RemoteStore(Transport):
                                    "Resultatet kom ikke innen tidsgrensen.",
                                    "Resultatet kom ikkje innan tidsgrensa."))
                 if chunk:
-                    yield chunk
+                    if held:
+                        yield held
+                    held = chunk
+            if _CANCELLED in (held[-200:] if held else b""):
+                raise StoreFault(say("The store cancelled the query and cut its result short.",
+                                     "Lageret avbrøt spørringen og kuttet resultatet.",
+                                     "Lageret avbraut spørjinga og kutta resultatet."))
+            if held:
+                yield held
         except httpx.TimeoutException as exc:
             count_abandoned(response.request)
             raise QueryTimeout(say("The result did not arrive within the time limit.",
@@ -254,13 +269,20 @@ class RemoteStore(Transport):
                 self._drop_quietly(staging)
             raise
         last = list(graphs)[-1]
-        for graph in graphs:
-            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
-            extra = also if graph == last else ""  # the change log goes with the last MOVE
-            if graph in staged:
-                self.update(joined(f"MOVE SILENT GRAPH <{staged[graph]}> TO {target}", extra))
-            else:
-                self.update(joined(f"DROP SILENT {target}", extra))
+        try:
+            for graph in graphs:
+                target = ("DEFAULT" if graph == DEFAULT_GRAPH
+                          else f"GRAPH {graph_iri_term(graph)}")
+                extra = also if graph == last else ""  # the change log goes with the last MOVE
+                if graph in staged:
+                    self.update(joined(f"MOVE SILENT GRAPH <{staged[graph]}> TO {target}",
+                                       extra))
+                    del staged[graph]  # moved: nothing left to drop
+                else:
+                    self.update(joined(f"DROP SILENT {target}", extra))
+        finally:  # a failed MOVE leaves no staging graph behind (the moved ones are gone)
+            for staging in staged.values():
+                self._drop_quietly(staging)
 
     def _drop_quietly(self, graph: str) -> None:
         with contextlib.suppress(Unavailable):
