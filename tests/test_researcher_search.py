@@ -1,7 +1,8 @@
 """Story: a researcher searches the graph in Norwegian and finds the right entity first.
 
 The index is tested on the real curated graph in a real embedded store, its catching up by
-the store's change log likewise (issue 14, part 3).
+the store's change log likewise; the route through the app on both backends (issue 14,
+part 3).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from conftest import make_settings
+from conftest import ADMIN, WRITER, make_settings
+from fastapi.testclient import TestClient
 
 from graph_service.app import prepare_store
 from graph_service.settings import Settings
-from graph_service.sparql.search_index import SearchIndex, open_search_index
+from graph_service.sparql.search_index import SearchIndex, open_search_index, shared_search_index
 from graph_service.sparql.search_sync import CatchUp, rebuild, sync
 from graph_service.store import QueryRequest, QueryResult, Store, changelog, open_store
 
@@ -265,3 +267,140 @@ def test_an_update_of_the_default_graph_means_a_full_rebuild(
         "update", changelog.dataset_iri(settings), "update", "admin")])
     store.update(changelog.append('INSERT DATA { <urn:x:a> <urn:x:b> "c" }', event))
     assert sync(index, store, settings).rebuilt
+
+
+# -- the route, through the app (both backends) --------------------------------------------
+
+
+def test_search_answers_json_best_first(reader: TestClient) -> None:
+    response = reader.get("/search", params={"q": "smart sykkelkryssing", "limit": "5"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["query"] == "smart sykkelkryssing"
+    results = body["results"]
+    assert 1 <= len(results) <= 5
+    assert set(results[0]) == {"iri", "label", "kind", "score", "snippet"}
+    assert results[0]["iri"] == ID + "project/smart-mobilitet-smart-sykkelkryssing"
+    assert results[0]["kind"] == "project"
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize(("typed", "expected"), ACCEPTANCE)
+def test_search_route_meets_the_acceptance_list(
+    reader: TestClient, typed: str, expected: str
+) -> None:
+    response = reader.get("/search", params={"q": typed, "limit": "5"})
+    assert expected in [r["iri"] for r in response.json()["results"]]
+
+
+def test_search_page_links_to_the_entity_pages(reader: TestClient) -> None:
+    response = reader.get("/search", params={"q": "sykkelprosjekt"},
+                          headers={"accept": "text/html", "accept-language": "en"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert 'href="/id/person/sindre-flo"' in response.text
+    assert "<mark>" in response.text  # the matched word in the snippet
+    assert "results for" in response.text
+
+
+def test_lang_filters_the_results_and_leaves_the_page_language_alone(
+    reader: TestClient,
+) -> None:
+    """On /search `lang` is the results' language; the page's is `ui`, cookie or header."""
+    page = reader.get("/search", params={"q": "sustainability", "lang": "en"},
+                      headers={"accept": "text/html", "accept-language": "nb"})
+    assert '<html lang="nb">' in page.text
+    assert "treff for" in page.text
+    assert "set-cookie" not in page.headers  # the filter is not a language choice
+    assert 'href="/id/person/kristian-mjoen"' in page.text
+    # the language link keeps the search and the filter, and sets the page language
+    assert 'href="?q=sustainability&amp;lang=en&amp;ui=en"' in page.text
+    english = reader.get("/search", params={"q": "sustainability", "lang": "en", "ui": "en"},
+                         headers={"accept": "text/html", "accept-language": "nb"})
+    assert '<html lang="en">' in english.text
+    assert "results for" in english.text
+    assert english.cookies.get("lang") == "en"
+    norwegian_hits = reader.get("/search", params={"q": "sustainability", "lang": "nb"})
+    assert norwegian_hits.json()["results"] == []
+
+
+def test_ui_sets_the_page_language_on_every_page(reader: TestClient) -> None:
+    page = reader.get("/queries", params={"ui": "en"},
+                      headers={"accept": "text/html", "accept-language": "nb"})
+    assert '<html lang="en">' in page.text
+    assert 'href="?lang=nb"' in page.text  # elsewhere the link still sets lang
+
+
+def test_every_page_has_the_search_box(reader: TestClient) -> None:
+    for path in ("/", "/queries", "/validate"):
+        page = reader.get(path, headers={"accept": "text/html"})
+        assert page.status_code == 200, path
+        assert 'action="/search"' in page.text, path
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"q": ""}, {"q": "   "}, {"q": "x" * 501}, {"q": "x" * 10_000},
+    {"q": "sykkel", "limit": "0"}, {"q": "sykkel", "limit": "101"},
+    {"q": "sykkel", "limit": "abc"}, {"q": "sykkel", "limit": "-1"},
+    {"q": "sykkel", "limit": "1.5"}, {"q": "sykkel", "kind": "spaceship"},
+    {"q": "sykkel", "lang": "de"},
+])
+def test_bad_search_input_is_400_with_the_error_shape(
+    reader: TestClient, params: dict[str, str]
+) -> None:
+    response = reader.get("/search", params=params)
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error", "detail"}
+
+
+@pytest.mark.parametrize("typed", HOSTILE)
+def test_hostile_search_input_is_never_a_server_error(reader: TestClient, typed: str) -> None:
+    store = reader.app.state.store  # type: ignore[attr-defined]
+    before = (store.quad_count(), store.named_graphs())
+    response = reader.get("/search", params={"q": typed})
+    assert response.status_code == 200, response.text
+    assert isinstance(response.json()["results"], list)
+    assert (store.quad_count(), store.named_graphs()) == before
+
+
+def test_an_accepted_submission_is_found_and_leaves_with_its_withdrawal(
+    client: TestClient,
+) -> None:
+    """The next search after a submission finds it, and after its withdrawal not: the index
+    caught up by the events of the acceptance and the withdrawal, without a rebuild."""
+    assert client.get("/search", params={"q": "innbyggerpanel"}).json()["results"] == []
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    index = shared_search_index(settings)
+    built = index.position["rebuilt_at"]
+    created = client.post("/submissions", content=SUBMITTED.read_bytes(),
+                          headers={"content-type": "text/turtle", **WRITER})
+    assert created.status_code == 201, created.text
+    found = client.get("/search", params={"q": "innbyggerpanel"}).json()["results"]
+    assert found[0]["iri"] == ID + "project/bergen-innbyggerpanel"
+    assert found[0]["label"] == "Bergen innbyggerpanel"
+    store = client.app.state.store  # type: ignore[attr-defined]
+    accepted = changelog.all_events(store, settings)[-1]
+    assert index.position["last_event"] == accepted.iri
+    withdrawn = client.delete(created.headers["location"], headers=ADMIN)
+    assert withdrawn.status_code in (200, 204), withdrawn.text
+    assert client.get("/search", params={"q": "innbyggerpanel"}).json()["results"] == []
+    assert index.position["last_event"] == changelog.all_events(store, settings)[-1].iri
+    assert index.position["last_event"] != accepted.iri
+    assert index.position["rebuilt_at"] == built  # events applied, no rebuild
+
+
+@pytest.mark.browser
+def test_a_visitor_searches_from_the_header_and_opens_the_entity(
+    page: Any, live_server: Any
+) -> None:
+    page.goto(live_server.url + "/queries")
+    box = page.locator("header.site form[role=search] input[name=q]")
+    box.fill("baerekraftsenteret")
+    box.press("Enter")
+    page.wait_for_url("**/search?q=baerekraftsenteret")
+    item = page.locator("ol.search-results li", has_text="Kristian Mjøen")
+    assert item.locator("mark").inner_text() == "bærekraftsenteret"  # «leder for …»
+    item.locator("a.result-label").click()
+    page.wait_for_url("**/id/person/kristian-mjoen")
+    assert page.locator("#entity-name").inner_text() == "Kristian Mjøen"
