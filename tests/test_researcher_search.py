@@ -2,7 +2,7 @@
 
 The index is tested on the real curated graph in a real embedded store, its catching up by
 the store's change log likewise; the route through the app on both backends (issue 14,
-part 3).
+parts 3 and 4).
 """
 
 from __future__ import annotations
@@ -388,6 +388,104 @@ def test_an_accepted_submission_is_found_and_leaves_with_its_withdrawal(
     assert index.position["last_event"] == changelog.all_events(store, settings)[-1].iri
     assert index.position["last_event"] != accepted.iri
     assert index.position["rebuilt_at"] == built  # events applied, no rebuild
+
+
+# -- search inside SPARQL: SERVICE <https://w3id.org/smartby/search> ---------------------
+
+SEARCH_PREFIX = "PREFIX search: <https://w3id.org/smartby/search#>\n"
+
+
+def sparql_rows(reader: TestClient, query: str) -> list[dict[str, str]]:
+    response = reader.get("/sparql", params={"query": SEARCH_PREFIX + query},
+                          headers={"accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text
+    return [{k: v["value"] for k, v in row.items()}
+            for row in response.json()["results"]["bindings"]]
+
+
+def test_search_hits_join_graph_patterns_in_sparql(reader: TestClient) -> None:
+    rows = sparql_rows(reader, """
+        SELECT ?person ?score ?session WHERE {
+          SERVICE <https://w3id.org/smartby/search> {
+            [] search:query "baerekraftsenteret" ; search:kind "person" ;
+               search:hit ?person ; search:score ?score .
+          }
+          ?role <https://schema.org/performer> ?person ;
+                <https://schema.org/namedPosition> ?position .
+          ?session <https://schema.org/performer> ?role .
+        } ORDER BY DESC(?score)""")
+    assert {r["person"] for r in rows} == {ID + "person/kristian-mjoen"}
+    assert ID + "session/samtale-2" in {r["session"] for r in rows}
+
+
+def test_search_in_sparql_gives_labels_and_snippets(reader: TestClient) -> None:
+    rows = sparql_rows(reader, """
+        SELECT * WHERE { SERVICE <https://w3id.org/smartby/search> {
+          [] search:query "sykkelprosjekt" ; search:limit 3 ;
+             search:hit ?hit ; search:label ?label ; search:snippet ?snippet ;
+             search:kind ?kind } }""")
+    first = rows[0]
+    assert (first["hit"], first["label"], first["kind"]) == (
+        ID + "person/sindre-flo", "Sindre Flø", "person")
+    assert "sykkelprosjekter" in first["snippet"]
+
+
+def test_search_in_sparql_without_hits_joins_nothing(reader: TestClient) -> None:
+    rows = sparql_rows(reader, """
+        SELECT * WHERE { SERVICE <https://w3id.org/smartby/search> {
+          [] search:query "zzqxjv" ; search:hit ?hit } }""")
+    assert rows == []
+
+
+@pytest.mark.parametrize(("prologue", "service"), [
+    ("", "search:"),  # the parameters' prefix names the service too
+    ("PREFIX sb: <https://w3id.org/smartby/>\n", "sb:search"),
+    ("PREFIX : <https://w3id.org/smartby/>\n", ":search"),
+    ("", "SILENT <https://w3id.org/smartby/search>"),
+])
+def test_the_service_may_be_named_by_a_prefixed_name(
+    reader: TestClient, prologue: str, service: str
+) -> None:
+    rows = sparql_rows(reader, prologue + f"""
+        SELECT ?hit WHERE {{ SERVICE {service} {{
+          [] search:query "smart sykkelkryssing" ; search:limit 1 ; search:hit ?hit }} }}""")
+    assert rows == [{"hit": ID + "project/smart-mobilitet-smart-sykkelkryssing"}]
+
+
+def test_a_prefixed_name_of_another_service_is_still_refused(reader: TestClient) -> None:
+    query = SEARCH_PREFIX + """PREFIX ex: <http://example.org/>
+        SELECT * WHERE { SERVICE ex:search { [] search:query "x" ; search:hit ?x } }"""
+    response = reader.get("/sparql", params={"query": query})
+    assert response.status_code == 400
+    assert "SERVICE" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("block", [
+    '[] search:hit ?x',  # no query
+    '[] search:query "x"',  # no hit variable
+    '[] search:query "x" ; search:hit ?x ; search:limit 1000',
+    '[] search:query "x" ; search:hit ?x ; search:lang "de"',
+    '[] search:query "x" ; search:hit ?x ; search:colour "blue"',
+    '[] search:query ?unbound ; search:hit ?x',
+    '[] search:query "x" ; search:hit "not a variable"',
+    '[] search:query "x" ; search:hit ?x ; <http://example.org/p> ?o',
+    '[] search:query "x" ; search:hit ?x . FILTER(',
+])
+def test_a_malformed_search_block_is_400(reader: TestClient, block: str) -> None:
+    query = SEARCH_PREFIX + (
+        "SELECT * WHERE { SERVICE <https://w3id.org/smartby/search> { " + block + " } }")
+    response = reader.get("/sparql", params={"query": query})
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error", "detail"}
+
+
+def test_other_services_are_still_refused(reader: TestClient) -> None:
+    query = SEARCH_PREFIX + """SELECT * WHERE {
+        SERVICE <https://w3id.org/smartby/search> { [] search:query "x" ; search:hit ?x }
+        SERVICE <http://example.org/sparql> { ?x ?p ?o } }"""
+    response = reader.get("/sparql", params={"query": query})
+    assert response.status_code == 400
+    assert "SERVICE" in response.json()["detail"]
 
 
 @pytest.mark.browser
