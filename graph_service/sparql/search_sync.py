@@ -109,14 +109,26 @@ def _overlap(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.search_catch_up_overlap)
 
 
+def _current(index: SearchIndex, store: Store, settings: Settings) -> tuple[bool, str | None]:
+    """Whether the index reflects the store's version token, and that token."""
+    version = changelog.read_version(store, settings)
+    token = version.token if version else None
+    known = index.position
+    return bool(known) and known.get("version") == token, token
+
+
 def sync(index: SearchIndex, store: Store, settings: Settings) -> CatchUp:
-    """Bring the index up to the store's newest event; what it re-read (see the docstring)."""
+    """Bring the index up to the store's newest event; what it re-read (see the docstring).
+
+    Searches that find nothing new do not wait for each other: only a catch-up takes the
+    index's lock, and looks again under it (another search may have caught up meanwhile)."""
+    if _current(index, store, settings)[0]:
+        return CatchUp()
     with index.lock:
-        known = index.position
-        version = changelog.read_version(store, settings)
-        token = version.token if version else None
-        if known and known.get("version") == token:
+        up_to_date, token = _current(index, store, settings)
+        if up_to_date:
             return CatchUp()
+        known = index.position
         last, through = known.get("last_event"), known.get("through")
         if not known or not last or not through or not _holds_event(store, settings, last):
             return rebuild(index, store, settings)
