@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.core.errors import InvalidRequest
+from graph_service.core.errors import InvalidRequest, say
 from graph_service.core.identifiers import KINDS, path_for_iri
 from graph_service.core.media import negotiate
 from graph_service.settings import Settings
@@ -33,11 +33,13 @@ PAGE_LANGUAGE = ""  # `lang` filters results here: the page language comes by `u
 def check_query(q: str | None) -> str:
     text = (q or "").strip()
     if not text:
-        raise InvalidRequest("Missing or empty 'q': say what to search for. / "
-                         "'q' mangler eller er tom: skriv hva du vil søke etter.")
+        raise InvalidRequest(say("Missing or empty 'q': say what to search for.",
+                                 "'q' mangler eller er tom: skriv hva du vil søke etter.",
+                                 "'q' manglar eller er tom: skriv kva du vil søkje etter."))
     if len(text) > MAX_QUERY:
-        raise InvalidRequest(f"'q' is longer than {MAX_QUERY} characters. / "
-                             f"'q' er lengre enn {MAX_QUERY} tegn.")
+        raise InvalidRequest(say(f"'q' is longer than {MAX_QUERY} characters.",
+                                 f"'q' er lengre enn {MAX_QUERY} tegn.",
+                                 f"'q' er lengre enn {MAX_QUERY} teikn."))
     return text
 
 
@@ -46,8 +48,9 @@ def check_kind(kind: str | None) -> str | None:
         return None
     if kind not in KINDS:
         known = ", ".join(KINDS)
-        raise InvalidRequest(f"Unknown kind {kind!r}; use one of {known}. / "
-                             f"Ukjent slag {kind!r}; bruk et av {known}.")
+        raise InvalidRequest(say(f"Unknown kind {kind!r}; use one of {known}.",
+                                 f"Ukjent slag {kind!r}; bruk et av {known}.",
+                                 f"Ukjend slag {kind!r}; bruk eitt av {known}."))
     return kind
 
 
@@ -55,8 +58,9 @@ def check_lang(lang: str | None) -> str | None:
     if lang in (None, ""):
         return None
     if lang not in LANGUAGES:
-        raise InvalidRequest(f"'lang' must be nb, nn or en, not {lang!r}. / "
-                             f"'lang' må være nb, nn eller en, ikke {lang!r}.")
+        raise InvalidRequest(say(f"'lang' must be nb, nn or en, not {lang!r}.",
+                                 f"'lang' må være nb, nn eller en, ikke {lang!r}.",
+                                 f"'lang' må vere nb, nn eller en, ikkje {lang!r}."))
     return lang
 
 
@@ -64,8 +68,9 @@ def check_limit(limit: str | None) -> int:
     if limit in (None, ""):
         return DEFAULT_LIMIT
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
-        raise InvalidRequest(f"'limit' must be a whole number from 1 to {MAX_LIMIT}. / "
-                             f"'limit' må være et heltall fra 1 til {MAX_LIMIT}.")
+        raise InvalidRequest(say(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.",
+                                 f"'limit' må være et heltall fra 1 til {MAX_LIMIT}.",
+                                 f"'limit' må vere eit heiltal frå 1 til {MAX_LIMIT}."))
     return int(limit)
 
 
@@ -116,7 +121,7 @@ router = APIRouter(tags=["search"])
 @router.get("/search")
 async def search(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """Norwegian full-text search: `q`, optional `kind`, `lang` (nb|nn|en: results in that
-    language), `limit` (1–100); for a browser the page language is `ui` (nb|en)."""
+    language), `limit` (1–100); for a browser the page language is `ui` (nb|nn|en)."""
     params = request.query_params
     q = check_query(params.get("q"))
     kind, lang = check_kind(params.get("kind")), check_lang(params.get("lang"))

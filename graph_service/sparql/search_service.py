@@ -35,7 +35,7 @@ from rdflib import BNode, Literal, Variable
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from graph_service.core.errors import InvalidRequest
+from graph_service.core.errors import InvalidRequest, say
 from graph_service.core.sparql_text import masked
 from graph_service.sparql.search_documents import LANGUAGES
 from graph_service.sparql.search_index import MAX_LIMIT, Hit, shared_search_index
@@ -109,7 +109,8 @@ def _blocks(text: str, base_iri: str) -> Iterator[_Block]:
         opening = blank.find("{", name_end)
         if opening < 0 or blank[name_end:opening].strip():
             raise _bad("the SERVICE IRI must be followed by { … }",
-                       "SERVICE-IRI-en må følges av { … }")
+                       "SERVICE-IRI-en må følges av { … }",
+                       "SERVICE-IRI-en må følgjast av { … }")
         depth = 0
         for position in range(opening, len(blank)):
             depth += {"{": 1, "}": -1}.get(blank[position], 0)
@@ -117,11 +118,13 @@ def _blocks(text: str, base_iri: str) -> Iterator[_Block]:
                 yield _Block(match.start(), position + 1, text[opening + 1:position])
                 break
         else:
-            raise _bad("the SERVICE block is not closed", "SERVICE-blokken er ikke lukket")
+            raise _bad("the SERVICE block is not closed", "SERVICE-blokken er ikke lukket",
+                       "SERVICE-blokka er ikkje lukka")
 
 
-def _bad(why: str, hvorfor: str) -> InvalidRequest:
-    return InvalidRequest(f"Search in SPARQL: {why}. / Søk i SPARQL: {hvorfor}.")
+def _bad(why: str, nb: str, nn: str) -> InvalidRequest:
+    return InvalidRequest(say(f"Search in SPARQL: {why}.", f"Søk i SPARQL: {nb}.",
+                              f"Søk i SPARQL: {nn}."))
 
 
 def _walk(node: Any) -> Iterator[CompValue]:
@@ -145,7 +148,7 @@ def _read_block(text: str, body: str, namespace: str) -> tuple[dict[str, Any], d
                                ).algebra
     except Exception as exc:  # rdflib raises pyparsing errors, or whatever its parser meets
         raise _bad(f"the SERVICE block does not parse ({exc})",
-                   "SERVICE-blokken kan ikke tolkes") from exc
+                   "SERVICE-blokken kan ikke tolkes", "SERVICE-blokka kan ikkje tolkast") from exc
     fixed: dict[str, Any] = {}
     triples: list[tuple[Any, Any, Any]] = []
     for node in _walk(algebra):
@@ -160,11 +163,13 @@ def _read_block(text: str, body: str, namespace: str) -> tuple[dict[str, Any], d
     for subject, predicate, obj in triples:
         if not isinstance(subject, BNode | Variable) or not str(predicate).startswith(namespace):
             raise _bad(f"only [] search:… patterns are allowed, not {predicate}",
-                       "bare mønstre [] search:… er tillatt")
+                       "bare mønstre [] search:… er tillatt",
+                       "berre mønster [] search:… er tillatne")
         name = str(predicate)[len(namespace):]
         if name in OUTPUTS and name not in INPUTS:
             if not isinstance(obj, Variable):
-                raise _bad(f"search:{name} takes a variable", f"search:{name} tar en variabel")
+                raise _bad(f"search:{name} takes a variable", f"search:{name} tar en variabel",
+                           f"search:{name} tek ein variabel")
             outputs[name] = str(obj)
         elif name == "kind" and isinstance(obj, Variable) and str(obj) not in fixed:
             outputs[name] = str(obj)
@@ -174,16 +179,20 @@ def _read_block(text: str, body: str, namespace: str) -> tuple[dict[str, Any], d
                 bound = fixed.get(str(obj), [])
                 if len(bound) != 1:
                     raise _bad(f"search:{name} ?{obj} must be fixed to one value by VALUES",
-                               f"search:{name} ?{obj} må ha én verdi fra VALUES")
+                               f"search:{name} ?{obj} må ha én verdi fra VALUES",
+                               f"search:{name} ?{obj} må ha éin verdi frå VALUES")
                 term = bound[0]
             if not isinstance(term, Literal):
-                raise _bad(f"search:{name} takes a literal", f"search:{name} tar en literal")
+                raise _bad(f"search:{name} takes a literal", f"search:{name} tar en literal",
+                           f"search:{name} tek ein literal")
             inputs[name] = term.toPython() if name == "limit" else str(term)
         else:
-            raise _bad(f"unknown parameter search:{name}", f"ukjent parameter search:{name}")
+            raise _bad(f"unknown parameter search:{name}", f"ukjent parameter search:{name}",
+                       f"ukjend parameter search:{name}")
     if "query" not in inputs or "hit" not in outputs:
         raise _bad("search:query and search:hit are required",
-                   "search:query og search:hit er påkrevd")
+                   "search:query og search:hit er påkrevd",
+                   "search:query og search:hit er påkravde")
     return inputs, outputs
 
 
@@ -223,12 +232,15 @@ def expand_search_services(text: str, base_iri: str, search: Search) -> str:
         limit = inputs.get("limit", 10)
         if not q or len(q) > 500:
             raise _bad("search:query must have 1 to 500 characters",
-                       "search:query må ha 1 til 500 tegn")
+                       "search:query må ha 1 til 500 tegn",
+                       "search:query må ha 1 til 500 teikn")
         if lang is not None and lang not in LANGUAGES:
-            raise _bad("search:lang must be nb, nn or en", "search:lang må være nb, nn eller en")
+            raise _bad("search:lang must be nb, nn or en", "search:lang må være nb, nn eller en",
+                       "search:lang må vere nb, nn eller en")
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
             raise _bad(f"search:limit must be a whole number from 1 to {MAX_LIMIT}",
-                       f"search:limit må være et heltall fra 1 til {MAX_LIMIT}")
+                       f"search:limit må være et heltall fra 1 til {MAX_LIMIT}",
+                       f"search:limit må vere eit heiltal frå 1 til {MAX_LIMIT}")
         hits = search(q, inputs.get("kind"), lang, limit)
         pieces += [text[at:block.start], _values(hits, outputs)]
         at = block.end

@@ -4,14 +4,18 @@ Every write records, in the same transaction, an event naming the graph it chang
 (`as:object`) with its time (`as:published`), and replaces the store's version token. So
 `sync`, called before every search on every replica:
 
-1. reads the version token: the one the index recorded means nothing changed (one query);
+1. reads the store's version token (`Store.state()`: replaced by every write in its own
+   transaction; free on the embedded store, one small query at most every `state_ttl`
+   seconds on a remote one): the token the index recorded means nothing changed;
 2. else reads only the events after the last one it applied and re-reads exactly the graphs
    they name (an empty graph now: its documents go); an event about the dataset itself (an
    administrator's /update of the default graph or of everything) means a full rebuild;
 3. a new index, or one whose last applied event the store does not hold (another store, or
    a store emptied and loaded again), is rebuilt from every graph.
 
-The cost of catching up follows the changes, not the size of the store. The position is
+The cost of catching up follows the changes, not the size of the store. A write through this
+replica (or forwarded from it) shows in its next search; another replica's write within
+`state_ttl`, as with ETags. The position is
 read before the graphs, so a write that lands in between is applied again next time (the
 same result). Events another replica timed a little earlier but committed later are still
 found: the last `search_catch_up_overlap` seconds are read again, and the event IRIs already
@@ -93,14 +97,14 @@ def _documents(index: SearchIndex, store: Store, graph: str) -> list[SearchDocum
 def rebuild(index: SearchIndex, store: Store, settings: Settings) -> CatchUp:
     """Index every named graph of the store from scratch, and remember where the log was."""
     with index.lock:
-        version = changelog.read_version(store, settings)
+        token = store.state() or None
         newest = _newest_event(store, settings)
         recent = [] if newest is None else [c.event for c in changes_after(
             store, settings, newest.published - _overlap(settings))]
         graphs = [g for g in store.named_graphs() if index.wanted(g)]
         documents = {g: _documents(index, store, g) for g in graphs}
         index.replace(documents, everything=True,
-                      position=_position(version.token if version else None, newest, recent,
+                      position=_position(token, newest, recent,
                                          newest.event if newest else None))
         return CatchUp(rebuilt=True, graphs=sorted(graphs))
 
@@ -111,8 +115,7 @@ def _overlap(settings: Settings) -> timedelta:
 
 def _current(index: SearchIndex, store: Store, settings: Settings) -> tuple[bool, str | None]:
     """Whether the index reflects the store's version token, and that token."""
-    version = changelog.read_version(store, settings)
-    token = version.token if version else None
+    token = store.state() or None
     known = index.position
     return bool(known) and known.get("version") == token, token
 
