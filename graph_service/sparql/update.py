@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from graph_service.core.errors import InvalidRequest, UnsupportedFormat
 from graph_service.core.media import base_media_type
-from graph_service.core.sparql_text import refuse_remote_fetches
+from graph_service.core.sparql_text import refuse_nondeterministic, refuse_remote_fetches
 from graph_service.validation.guard import guarded_write, simulate_update
 from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
 
@@ -62,6 +62,8 @@ async def run_update(
     """Apply a SPARQL 1.1 Update (token); 422 with the report if the result would not conform."""
     sparql = await read_update(request)
     refuse_remote_fetches(sparql, allowed=settings.allow_service)
+    if not admin:  # validated: tried on a copy, then applied again
+        refuse_nondeterministic(sparql)
     await run_in_threadpool(
         guarded_write, settings, store, admin=admin,
         simulate=simulate_update(sparql), apply=lambda: store.update(sparql))
