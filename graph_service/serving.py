@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph_service.app import create_app
 from graph_service.settings import Settings
@@ -138,14 +139,53 @@ class Supervisor:
         self.listener.close()
 
 
+class _DrainingServer(uvicorn.Server):
+    """uvicorn that, once asked to drain, stops accepting at its next tick (0.1 s) but keeps
+    serving the connections it has, each answer saying `Connection: close`; only after the
+    grace does it shut down. Closing idle keep-alive connections at once would race clients
+    sending on them (a reset for a bystander); this way they are told to reconnect, and the
+    new connection waits in the supervisor's backlog for the replacement."""
+
+    def __init__(self, config: uvicorn.Config, draining: threading.Event) -> None:
+        super().__init__(config)
+        self.draining = draining
+        self.listening = True
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.listening and self.draining.is_set():
+            self.listening = False
+            for server in self.servers:
+                server.close()
+        return await super().on_tick(counter)
+
+
+def closing_when_draining(app: ASGIApp, draining: threading.Event) -> ASGIApp:
+    """Every response that starts while the process drains carries `Connection: close`."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and draining.is_set():
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"connection", b"close")]}
+            await send(message)
+
+        await app(scope, receive, send_closing)
+
+    return wrapped
+
+
 def child_main(fd: int, control: int) -> None:
     """One server process: the app on the supervisor's socket; drains on a runaway."""
     settings = Settings.model_validate_json(sys.stdin.buffer.read())
     listener = socket.socket(fileno=fd)
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(settings), log_level="info",
-        timeout_graceful_shutdown=max(1, round(settings.reap_grace))))
     draining = threading.Event()
+    server = _DrainingServer(uvicorn.Config(
+        closing_when_draining(create_app(settings), draining), log_level="info",
+        timeout_graceful_shutdown=max(1, round(settings.reap_grace))), draining)
 
     def drain(what: str) -> None:
         if draining.is_set():
@@ -153,11 +193,17 @@ def child_main(fd: int, control: int) -> None:
         draining.set()
         with contextlib.suppress(OSError):
             os.write(control, DRAIN)
-        server.should_exit = True
-        # Whatever still runs after the grace (the runaway itself) ends with the process.
-        timer = threading.Timer(settings.reap_grace + 0.5, os._exit, args=(0,))
-        timer.daemon = True
-        timer.start()
+
+        def shut_down() -> None:
+            server.should_exit = True
+
+        # After the grace, uvicorn shuts down; whatever still runs then (the runaway itself)
+        # ends with the process.
+        for delay, action in ((settings.reap_grace, shut_down),
+                              (settings.reap_grace + 0.5, lambda: os._exit(0))):
+            timer = threading.Timer(delay, action)
+            timer.daemon = True
+            timer.start()
 
     set_runaway_handler(drain)
     server.run(sockets=[listener])
