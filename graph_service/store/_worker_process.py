@@ -110,12 +110,11 @@ def prepare(store: Any, job: dict[str, Any]) -> tuple[Any, ...]:
     return ("ok", form, media_type, result)
 
 
-def serialize(result: Any, form: str, media_type: str, output: Any) -> None:
-    """The engine's own serialiser, into any binary file-like object."""
+def serialize(result: Any, form: str, media_type: str, output: Any) -> Any:
+    """The engine's own serialiser, into a binary file-like object (or bytes, with None)."""
     if form == "graph":
-        result.serialize(output, ox.RdfFormat.from_media_type(media_type))
-    else:
-        result.serialize(output, ox.QueryResultsFormat.from_media_type(media_type))
+        return result.serialize(output, ox.RdfFormat.from_media_type(media_type))
+    return result.serialize(output, ox.QueryResultsFormat.from_media_type(media_type))
 
 
 def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
