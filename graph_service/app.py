@@ -15,6 +15,7 @@ from graph_service.core.state_cache import StateCache
 from graph_service.linked_data import dataset, entities, home
 from graph_service.settings import Settings
 from graph_service.sparql import graph_store, protocol, queries, update
+from graph_service.sparql.fast_path import SparqlFastPath
 from graph_service.store import Store, open_store
 from graph_service.store.loading import load_content
 from graph_service.validation import routes as validation_routes
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.cache = StateCache(settings.cache_entries)
     install_error_handlers(app)
     app.add_exception_handler(NotConforming, on_not_conforming)
+    app.add_middleware(SparqlFastPath)  # innermost: inside the body limit and caching
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)
     app.add_middleware(CachingMiddleware)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

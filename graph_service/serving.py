@@ -200,7 +200,7 @@ def child_main(fd: int, control: int) -> None:
         # After the grace, uvicorn shuts down; whatever still runs then (the runaway itself)
         # ends with the process.
         for delay, action in ((settings.reap_grace, shut_down),
-                              (settings.reap_grace + 0.5, lambda: os._exit(0))):
+                              (settings.reap_grace + 0.25, lambda: os._exit(0))):
             timer = threading.Timer(delay, action)
             timer.daemon = True
             timer.start()
