@@ -66,7 +66,9 @@ def render(results: dict[str, Any]) -> str:
         lines += ["", f"Runaway query (timeout {results['query_timeout_s']} s) among "
                   f"{run['bystander_requests']} bystander lookups on 4 connections: answered "
                   f"{run['status']} `{run['error']}` after {run['answered_s']:.2f} s; the "
-                  f"process holding the engine exited after {run['engine_stopped_s']:.2f} s "
+                  f"process holding the engine stopped using CPU after "
+                  f"{run.get('cpu_idle_s', float('nan')):.2f} s and had exited after "
+                  f"{run['engine_stopped_s']:.2f} s "
                   f"(replaced by {run['replacement']}); bystanders: "
                   f"{run['bystander_statuses']}, {run['bystander_errors']} failed, slowest "
                   f"{run['bystander_slowest_ms']:.0f} ms."]

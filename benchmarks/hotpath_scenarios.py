@@ -132,6 +132,28 @@ async def _bystander(target: Target, stop: threading.Event, tally: dict[str, Any
             reader = writer = None
 
 
+def _cpu_ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def cpu_stops(pid: int, started: float) -> float:
+    """Seconds from `started` until the process burns no more CPU (its ticks stop growing
+    over 0.1 s, or it is gone): the engine is idle even if the exit itself is still pending
+    (a thread in disk I/O delays the end of a process, not its CPU)."""
+    last = _cpu_ticks(pid)
+    while last is not None:
+        time.sleep(0.1)
+        now = _cpu_ticks(pid)
+        if now is None or now == last:
+            break
+        last = now
+    return time.perf_counter() - started
+
+
 def runaway(server: Server, lookup: str, bystanders: int = 4) -> dict[str, Any]:
     """A runaway query among at least 1,000 lookups from other clients."""
     target = Target.post_query(server.query_url, lookup, "application/sparql-results+json")
@@ -152,12 +174,14 @@ def runaway(server: Server, lookup: str, bystanders: int = 4) -> dict[str, Any]:
                         headers={"Content-Type": "application/sparql-query"})
     answered = time.perf_counter() - started
     (old,) = before
+    idle = cpu_stops(old, started)
     exited = wait_for_exit(old, 60)
     gone = time.perf_counter() - started
     stop.set()
     thread.join(timeout=300)
     return {"status": answer.status_code, "error": answer.json().get("error"),
             "answered_s": answered, "engine_process_exited": exited, "engine_stopped_s": gone,
+            "cpu_idle_s": idle,
             "replacement": sorted(server_processes(server.process.pid) - before),
             "bystander_requests": tally["done"], "bystander_statuses":
                 {str(k): v for k, v in tally["statuses"].items()},
