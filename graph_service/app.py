@@ -25,6 +25,7 @@ from graph_service.sparql import (
     search,
     update,
 )
+from graph_service.sparql.fast_path import SparqlFastPath
 from graph_service.store import Store, open_store
 from graph_service.store.loading import load_content, store_is_empty
 from graph_service.validation import routes as validation_routes
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.cache = StateCache(settings.cache_entries)
     install_error_handlers(app)
     app.add_exception_handler(NotConforming, on_not_conforming)
+    app.add_middleware(SparqlFastPath)  # innermost: inside the body limit and caching
     if settings.writer:  # inside the body limit: a body too large is refused here first
         app.add_middleware(WriteForwarding, writer=settings.writer,
                            timeout=settings.store_write_timeout)

@@ -70,13 +70,11 @@ def main() -> None:
 @store_option
 def serve(host: str | None, port: int | None, data_dir: Path | None, store: str | None) -> None:
     """Serve the graph over HTTP (loads ontology/ and data/ into an empty store first)."""
-    import uvicorn
-
-    from graph_service.app import create_app
+    from graph_service.serving import serve as serve_supervised
 
     settings = _settings(host=host, port=port, data_dir=data_dir, store=store)
     click.echo(f"smartby serving on http://{settings.host}:{settings.port}", err=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    serve_supervised(settings)
 
 
 @main.command()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +60,17 @@ class Settings(BaseSettings):
     )
     query_timeout: float = Field(30.0, gt=0, description="Seconds before a query gets 503.")
     query_workers: int = Field(2, ge=1, description="Worker processes evaluating queries.")
+    query_engine: Literal["auto", "workers", "threads"] = Field(
+        "auto", description="Where the embedded store evaluates queries: `workers` (killable "
+        "processes over checkpoints), `threads` (in the server process on the live store; a "
+        "runaway makes `smartby serve` replace the process), `auto`: threads under `smartby "
+        "serve`, workers elsewhere.",
+    )
+    query_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 2, ge=1,
+        description="Engine threads evaluating queries at once (query_engine threads); default "
+        "the number of cores: more ran joins and scans slower under load (measured).",
+    )
     max_waiting_queries: int = Field(
         256, ge=0, description="Queries that may wait for a busy worker; beyond them 503 at once."
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from graph_service.core.errors import InvalidRequest, NoAcceptableFormat, UnsupportedFormat, say
@@ -28,7 +29,8 @@ from graph_service.sparql.service_description import describe_service
 from graph_service.store import QueryRequest, Store
 from graph_service.web.deps import SettingsDep, StoreDep
 from graph_service.web.html import render_page
-from graph_service.web.streaming import stream_chunks
+from graph_service.web.streaming import run_query as run_spooled
+from graph_service.web.streaming import spooled_response
 
 HTML = "text/html"
 # Media types clients send for the same thing under another name.
@@ -135,8 +137,11 @@ def _preferred_with_aliases(
     return aliases.get(choice, choice) if choice else None
 
 
+@lru_cache(maxsize=256)
 def choose_result_types(accept: str | None, fmt: str | None) -> tuple[str | None, str | None]:
-    """(type for SELECT/ASK, type for CONSTRUCT/DESCRIBE); `format=` wins over `Accept`."""
+    """(type for SELECT/ASK, type for CONSTRUCT/DESCRIBE); `format=` wins over `Accept`.
+
+    Cached: clients send the same few headers, so the negotiation is done once for each."""
     if fmt:
         key = fmt.strip().lower()
         if key in EITHER_FORM:  # short names clients (e.g. SPARQLWrapper) send for any form
@@ -182,14 +187,15 @@ async def answer_query(
     default_graph_uris: tuple[str, ...] = (),
     named_graph_uris: tuple[str, ...] = (),
     base_iri: str | None = None,
-) -> StreamingResponse:
-    """Run a query and stream the engine's serialised result (shared with /queries)."""
+) -> Response:
+    """Run a query and send the engine's serialised result (shared with /queries): one thread
+    hop, one plain response unless the result is large."""
     if uses_search(text, settings.base_iri):  # SERVICE <{base}search>: answered here
         text = await run_in_threadpool(answer_search_services, text, store, settings)
     refuse_remote_fetches(text, allowed=settings.allow_service)
     results_type, graph_type = choose_result_types(accept, fmt)
-    result = await run_in_threadpool(
-        store.query,
+    result = await run_spooled(
+        store,
         QueryRequest(
             query=text,
             results_type=results_type,
@@ -209,9 +215,7 @@ async def answer_query(
                      "application/ld+json": "jsonld", "application/n-triples": "nt",
                      "application/rdf+xml": "rdf"}[result.media_type]
         headers["Content-Disposition"] = f'inline; filename="results.{extension}"'
-    return StreamingResponse(
-        stream_chunks(result.chunks, limiter), media_type=result.media_type, headers=headers
-    )
+    return spooled_response(result, headers, limiter)
 
 
 def local_prefixes(settings: Settings) -> dict[str, str]:

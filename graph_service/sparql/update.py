@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from graph_service.core.errors import InvalidRequest, UnsupportedFormat, say
 from graph_service.core.media import base_media_type
-from graph_service.core.sparql_text import refuse_remote_fetches
+from graph_service.core.sparql_text import refuse_nondeterministic, refuse_remote_fetches
 from graph_service.store.changelog import Change, append, dataset_iri, record
 from graph_service.validation.guard import guarded_write, simulate_update
 from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
@@ -75,6 +75,8 @@ async def run_update(
     """Apply a SPARQL 1.1 Update (token); 422 with the report if the result would not conform."""
     sparql = await read_update(request)
     refuse_remote_fetches(sparql, allowed=settings.allow_service)
+    if not admin:  # validated: tried on a copy, then applied again
+        refuse_nondeterministic(sparql)
 
     def apply(touched: list[Change] | None) -> None:
         # Unsimulated (administrator): one event for the whole dataset, graphs not itemised.

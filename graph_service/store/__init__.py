@@ -199,9 +199,14 @@ def open_store(settings: Settings) -> Store:
         return RemoteStore.from_settings(settings)
     from graph_service.store.embedded import EmbeddedStore
 
-    return EmbeddedStore(settings.data_dir, workers=settings.query_workers,
+    threads = settings.query_engine == "threads"
+    return EmbeddedStore(settings.data_dir,
+                         workers=settings.query_threads if threads else settings.query_workers,
                          max_waiting=settings.max_waiting_queries,
                          reap_grace=settings.reap_grace,
+                         engine="threads" if threads else "workers",
+                         write_timeout=settings.query_timeout,
+                         open_wait=settings.query_timeout if threads else 0.0,
                          version=VersionKey.for_base(settings.base_iri))
 
 

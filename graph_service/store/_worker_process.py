@@ -1,4 +1,6 @@
-"""The query worker's own process: pyoxigraph only, so it starts fast and can be killed."""
+"""The query worker's own process: pyoxigraph only, so it starts fast and can be killed.
+
+Its `prepare` and `serialize` are also what the in-process engine threads run."""
 
 from __future__ import annotations
 
@@ -76,7 +78,10 @@ def _first_rows(solutions: Any, limit: int) -> Any:
     return ox.parse_query_results(json.dumps(document).encode(), ox.QueryResultsFormat.JSON)
 
 
-def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
+def prepare(store: Any, job: dict[str, Any]) -> tuple[Any, ...]:
+    """Evaluate a job's query: ("ok", form, media type, result) or a refusal message.
+
+    Shared by the worker processes and the in-process engine threads (store/engine.py)."""
     # The protocol's dataset wins; with only named graphs the default graph is empty; with
     # none, FROM in the query decides; with no FROM either, the union of all graphs.
     kwargs: dict[str, Any] = {}
@@ -91,8 +96,7 @@ def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
     try:
         result = store.query(job["query"], base_iri=job.get("base_iri"), **kwargs)
     except SyntaxError as exc:
-        conn.send(("syntax", str(exc)))
-        return
+        return ("syntax", str(exc))
     if isinstance(result, ox.QueryBoolean):
         form, media_type = "boolean", job["results_type"]
     elif isinstance(result, ox.QuerySolutions):
@@ -100,15 +104,27 @@ def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
     else:
         form, media_type = "graph", job["graph_type"]
     if media_type is None:
-        conn.send(("not_acceptable", form))
-        return
+        return ("not_acceptable", form)
     if form == "solutions" and job.get("row_limit"):
         result = _first_rows(result, int(job["row_limit"]))
-    writer = _PipeWriter(conn, form, media_type)
+    return ("ok", form, media_type, result)
+
+
+def serialize(result: Any, form: str, media_type: str, output: Any) -> Any:
+    """The engine's own serialiser, into a binary file-like object (or bytes, with None)."""
     if form == "graph":
-        result.serialize(writer, ox.RdfFormat.from_media_type(media_type))
-    else:
-        result.serialize(writer, ox.QueryResultsFormat.from_media_type(media_type))
+        return result.serialize(output, ox.RdfFormat.from_media_type(media_type))
+    return result.serialize(output, ox.QueryResultsFormat.from_media_type(media_type))
+
+
+def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
+    prepared = prepare(store, job)
+    if prepared[0] != "ok":
+        conn.send(prepared)
+        return
+    _, form, media_type, result = prepared
+    writer = _PipeWriter(conn, form, media_type)
+    serialize(result, form, media_type, writer)
     writer.finish()
 
 

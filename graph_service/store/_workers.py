@@ -237,7 +237,7 @@ class WorkerPool:
         kind = message[0]
         if kind != "start":
             lease.end(reuse=True)
-            raise _error_for(message)
+            raise error_for(message)
         return message[1], message[2], self._stream(lease)
 
     def occupancy(self) -> dict[str, int]:
@@ -274,7 +274,7 @@ class WorkerPool:
                     finished = True
                     return
                 else:  # an error after the first bytes went out: the stream is cut short
-                    raise _error_for(message)
+                    raise error_for(message)
         finally:
             # Timed out, failed, or the client went away mid-stream: the worker is discarded.
             lease.end(reuse=finished)
@@ -319,7 +319,7 @@ class WorkerPool:
                 return
 
 
-def _error_for(message: tuple[Any, ...]) -> Exception:
+def error_for(message: tuple[Any, ...]) -> Exception:
     kind = message[0]
     if kind == "syntax":
         return syntax_error_from(message[1])

@@ -18,6 +18,7 @@ from graph_service.core.sparql_text import syntax_error_from, update_refused
 from graph_service.settings import Settings
 from graph_service.store import Store
 from graph_service.store.changelog import Change, touched_graphs
+from graph_service.store.engine import run_bounded
 from graph_service.validation.shacl import (
     NotConforming,
     changed_nodes,
@@ -66,7 +67,8 @@ def guarded_write(
             snapshot = store_snapshot(store)
             copy = ox.Store()
             copy.extend(snapshot.quads)
-            simulate(copy)
+            # Bounded like the write itself: a runaway update is as slow on the copy.
+            run_bounded(lambda: simulate(copy), settings.query_timeout, "validating a write")
             after = list(copy)
             before = {q for q in snapshot.quads if is_protected(settings, q.graph_name)}
             if before != {q for q in after if is_protected(settings, q.graph_name)}:

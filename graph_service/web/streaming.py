@@ -1,17 +1,28 @@
-"""Threads for blocking store work, sized so that waiting requests never starve running ones.
+"""Threads for blocking store work, and query results sent from their spool.
 
-A request waiting for a free query worker blocks a thread. If the requests that hold the
-workers needed a thread of that same pool to stream their next chunk, a burst of waiters
-would stop everyone until the query timeout. So streams read their chunks on threads of
-their own, and the shared pool is large enough for the waiters the worker pool admits.
+A query's result is complete in a spool (store/engine.py) before the response starts: the
+engine, a worker and a checkpoint are free before the client is asked to read anything, so a
+client that hangs up early, mid-stream or never reads holds nothing but its own spool. Small
+results (most answers) go out as one plain response; large ones are read from the spool in
+chunks, and the spool is closed whatever happens to the response.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import Mapping
 
 import anyio
 import anyio.to_thread
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from graph_service.core.errors import QueryTimeout
+from graph_service.store import QueryRequest, Store
+from graph_service.store.engine import IN_MEMORY, TIMED_OUT, Spooled, spool
+
+DEADLINE_SLACK = 0.1  # seconds a waiter gives the engine's own timeout to report first
 
 
 def size_thread_pools(request_threads: int, stream_threads: int) -> anyio.CapacityLimiter:
@@ -21,18 +32,51 @@ def size_thread_pools(request_threads: int, stream_threads: int) -> anyio.Capaci
     return anyio.CapacityLimiter(stream_threads)
 
 
-async def stream_chunks(
-    chunks: Iterator[bytes], limiter: anyio.CapacityLimiter
-) -> AsyncIterator[bytes]:
-    """Send a store's chunks; closing early (client gone) closes the store's iterator too."""
+async def run_query(store: Store, request: QueryRequest) -> Spooled:
+    """Evaluate with one thread hop and wait at most the timeout (503 then)."""
+    submit = getattr(store, "submit", None)
+    if submit is None:  # a remote store: its HTTP client holds the timeout
+        def evaluate() -> Spooled:
+            result = store.query(request)
+            return spool(result.form, result.media_type, result.chunks)
+
+        return await anyio.to_thread.run_sync(evaluate)
+    future = submit(request)
     try:
-        while True:
-            chunk = await anyio.to_thread.run_sync(next, chunks, None, limiter=limiter)
-            if chunk is None:
-                return
-            yield chunk
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(close, limiter=limiter)
+        done: Spooled = await asyncio.wait_for(
+            asyncio.wrap_future(future), request.timeout + DEADLINE_SLACK)
+    except TimeoutError:
+        raise QueryTimeout(TIMED_OUT) from None
+    return done
+
+
+def spooled_response(
+    result: Spooled, headers: Mapping[str, str], limiter: anyio.CapacityLimiter
+) -> Response:
+    if result.size <= IN_MEMORY:
+        return Response(result.body(), media_type=result.media_type, headers=dict(headers))
+    return SpoolResponse(result, headers, limiter)
+
+
+class SpoolResponse(Response):
+    """A large result read from its spool in chunks; the spool closes in every case."""
+
+    def __init__(self, result: Spooled, headers: Mapping[str, str],
+                 limiter: anyio.CapacityLimiter) -> None:
+        super().__init__(None, media_type=result.media_type, headers=dict(headers))
+        del self.headers["content-length"]  # sent chunked, as a stream always was
+        self._result, self._limiter = result, limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chunks = self._result.chunks()
+        try:
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            while (chunk := await anyio.to_thread.run_sync(
+                    next, chunks, None, limiter=self._limiter)) is not None:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            chunks.close()  # closes the spool (a generator's finally; no I/O wait)
+        if isinstance(self.background, BackgroundTask):
+            await self.background()

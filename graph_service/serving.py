@@ -1,0 +1,210 @@
+"""`smartby serve`: one listening socket kept by a supervisor, the app in a child process.
+
+With the embedded store the engine runs in threads of the server process (fast: no pipe to
+a worker, the live store, both cores), and pyoxigraph cannot cancel a query or an update.
+So the unit that is stopped is the process: when engine work outlives its deadline the
+child answers 503, tells the supervisor, stops accepting, lets its other requests finish for
+SMARTBY_REAP_GRACE seconds and exits; the operating system stops the engine, and an update
+in progress is lost whole (RocksDB commits a transaction or nothing). The supervisor has
+already started the replacement, which opens the store as soon as the old child lets go of
+its lock. The listening socket belongs to the supervisor, so connections that arrive in
+between wait in its backlog and are answered, not refused.
+
+A remote store, or SMARTBY_QUERY_ENGINE=workers, is served by one plain uvicorn process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graph_service.app import create_app
+from graph_service.settings import Settings
+from graph_service.store.engine import set_runaway_handler
+
+log = logging.getLogger("graph_service.serving")
+BACKLOG = 2048
+DRAIN = b"d"
+RESTART_PAUSE = 1.0  # seconds before restarting a child that died young (a crash loop)
+STOP_WAIT = 10.0
+
+
+def serve(settings: Settings) -> None:
+    """Serve until interrupted; the supervised engine-in-threads set-up when it applies."""
+    if settings.store or settings.query_engine == "workers":
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                    log_level="info")
+        return
+    listener = socket.create_server((settings.host, settings.port), backlog=BACKLOG)
+    listener.set_inheritable(True)
+    Supervisor(settings.model_copy(update={"query_engine": "threads"}), listener).run()
+
+
+@dataclass
+class _Child:
+    process: subprocess.Popen[bytes]
+    control: int  # the read end of the child's pipe: DRAIN when it stops accepting
+    started: float = field(default_factory=time.monotonic)
+
+
+class Supervisor:
+    """Keeps exactly one accepting child; a draining one is replaced at once."""
+
+    def __init__(self, settings: Settings, listener: socket.socket) -> None:
+        self.settings, self.listener = settings, listener
+        self.children: list[_Child] = []
+        self.current: _Child | None = None
+        self.stopping = False
+
+    def run(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop)
+        self.current = self._start()
+        try:
+            while not self.stopping:
+                self._step()
+        finally:
+            self._stop_all()
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def _start(self) -> _Child:
+        read_end, write_end = os.pipe()
+        fd = self.listener.fileno()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "graph_service.serving", str(fd), str(write_end)],
+            pass_fds=(fd, write_end), stdin=subprocess.PIPE,
+        )
+        os.close(write_end)
+        assert process.stdin is not None
+        process.stdin.write(self.settings.model_dump_json().encode())
+        process.stdin.close()
+        child = _Child(process, read_end)
+        self.children.append(child)
+        log.info("server process %d started", process.pid)
+        return child
+
+    def _step(self) -> None:
+        controls = {child.control: child for child in self.children}
+        try:
+            ready, _, _ = select.select(list(controls), [], [], 0.2)
+        except InterruptedError:
+            return
+        for fd in ready:
+            child = controls[fd]
+            try:
+                said = os.read(fd, 64)
+            except OSError:
+                said = b""
+            if DRAIN in said and child is self.current:
+                log.warning("server process %d drains (engine work past its deadline); "
+                            "starting its replacement", child.process.pid)
+                self.current = self._start()
+        for child in list(self.children):
+            if child.process.poll() is None:
+                continue
+            self.children.remove(child)
+            os.close(child.control)
+            if child is self.current and not self.stopping:
+                log.error("server process %d exited (%s); restarting", child.process.pid,
+                          child.process.returncode)
+                if time.monotonic() - child.started < RESTART_PAUSE:
+                    time.sleep(RESTART_PAUSE)
+                self.current = self._start()
+
+    def _stop_all(self) -> None:
+        for child in self.children:
+            if child.process.poll() is None:
+                child.process.terminate()
+        for child in self.children:
+            try:
+                child.process.wait(timeout=STOP_WAIT)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        self.listener.close()
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn that, once asked to drain, stops accepting at its next tick (0.1 s) but keeps
+    serving the connections it has, each answer saying `Connection: close`; only after the
+    grace does it shut down. Closing idle keep-alive connections at once would race clients
+    sending on them (a reset for a bystander); this way they are told to reconnect, and the
+    new connection waits in the supervisor's backlog for the replacement."""
+
+    def __init__(self, config: uvicorn.Config, draining: threading.Event) -> None:
+        super().__init__(config)
+        self.draining = draining
+        self.listening = True
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.listening and self.draining.is_set():
+            self.listening = False
+            for server in self.servers:
+                server.close()
+        return await super().on_tick(counter)
+
+
+def closing_when_draining(app: ASGIApp, draining: threading.Event) -> ASGIApp:
+    """Every response that starts while the process drains carries `Connection: close`."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and draining.is_set():
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"connection", b"close")]}
+            await send(message)
+
+        await app(scope, receive, send_closing)
+
+    return wrapped
+
+
+def child_main(fd: int, control: int) -> None:
+    """One server process: the app on the supervisor's socket; drains on a runaway."""
+    settings = Settings.model_validate_json(sys.stdin.buffer.read())
+    listener = socket.socket(fileno=fd)
+    draining = threading.Event()
+    server = _DrainingServer(uvicorn.Config(
+        closing_when_draining(create_app(settings), draining), log_level="info",
+        timeout_graceful_shutdown=max(1, round(settings.reap_grace))), draining)
+
+    def drain(what: str) -> None:
+        if draining.is_set():
+            return
+        draining.set()
+        with contextlib.suppress(OSError):
+            os.write(control, DRAIN)
+
+        # After the grace the process ends, the runaway with it. Not uvicorn's shutdown: it
+        # closes the store, and RocksDB's flush kept the process (and its CPU) 1 s longer at
+        # 1M; every answered write is in the write-ahead log already (a 201 survives kill -9).
+        timer = threading.Timer(settings.reap_grace, os._exit, args=(0,))
+        timer.daemon = True
+        timer.start()
+
+    set_runaway_handler(drain)
+    server.run(sockets=[listener])
+    os._exit(0)  # engine threads may still be running: the operating system stops them
+
+
+if __name__ == "__main__":
+    child_main(int(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,239 @@
+"""Deadlines for engine work that cannot be cancelled, and results spooled off the engine.
+
+pyoxigraph releases the GIL while it evaluates, but it takes no timeout and cannot cancel a
+query or an update. Two ways to bound it live in this package: worker processes that are
+killed (`_workers.py`), and this module's engine threads in the server process, whose
+deadline is watched by one thread. A job past its deadline is answered 503 at once (the
+waiter stops waiting) and reported as a *runaway*; under `smartby serve` the report makes
+the server process stop accepting, let its other requests finish, and exit — the operating
+system then stops the engine, and an uncommitted update is lost whole (RocksDB commits a
+transaction or nothing). The supervisor has already started its replacement.
+
+Results are written into a spool (memory, then a temporary file) before the response
+starts, so nothing a client does — hanging up early, mid-stream, or never reading — can
+hold the engine, a worker or a checkpoint.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import heapq
+import itertools
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, TypeVar
+
+from graph_service.core.errors import QueryTimeout, Unavailable, say
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+IN_MEMORY = 1024 * 1024  # a result up to this size never touches the disk
+CHUNK = 256 * 1024
+TIMED_OUT = say("The query did not finish within the time limit and was stopped.",
+                "Spørringen ble ikke ferdig innen tidsgrensen og ble stoppet.",
+                "Spørjinga vart ikkje ferdig innan tidsgrensa og vart stoppa.")
+WRITE_TIMED_OUT = say("The update did not finish within the time limit; nothing of it was written.",
+                      "Oppdateringen ble ikke ferdig innen tidsgrensen; ingenting av den ble "
+                      "skrevet.",
+                      "Oppdateringa vart ikkje ferdig innan tidsgrensa; ingenting av ho vart "
+                      "skrive.")
+
+_runaway_handler: Callable[[str], None] | None = None
+
+
+def set_runaway_handler(handler: Callable[[str], None] | None) -> None:
+    """What to do when engine work outlives its deadline (`smartby serve`: drain and exit)."""
+    global _runaway_handler
+    _runaway_handler = handler
+
+
+def report_runaway(what: str) -> None:
+    log.error("engine work past its deadline: %s", what[:200])
+    if _runaway_handler is not None:
+        _runaway_handler(what)
+
+
+class _Watch:
+    __slots__ = ("done", "what")
+
+    def __init__(self, what: str) -> None:
+        self.what, self.done = what, False
+
+
+class Watchdog:
+    """One thread that reports every watched job still running at its deadline."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, _Watch]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: float, what: str) -> _Watch:
+        watch = _Watch(what)
+        with self._wake:
+            heapq.heappush(self._due, (deadline, next(self._order), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="smartby-engine-watchdog")
+                self._thread.start()
+            if self._due[0][2] is watch:
+                self._wake.notify()
+        return watch
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._due and self._due[0][2].done:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                watch = heapq.heappop(self._due)[2]
+            if not watch.done:
+                report_runaway(watch.what)
+
+
+WATCHDOG = Watchdog()
+
+
+def run_bounded(work: Callable[[], T], timeout: float, what: str) -> T:
+    """Run blocking engine work (an update, a simulation) on a thread of its own; past
+    `timeout` raise QueryTimeout (503) and report the runaway."""
+    outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(work())
+        except BaseException as exc:
+            outcome.set_exception(exc)
+
+    deadline = time.monotonic() + timeout
+    watch = WATCHDOG.watch(deadline, what)
+    thread = threading.Thread(target=run, daemon=True, name="smartby-engine-write")
+    thread.start()
+    try:
+        return outcome.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        raise QueryTimeout(WRITE_TIMED_OUT) from None
+    finally:
+        watch.done = outcome.done()
+
+
+@dataclass
+class Spooled:
+    """A complete result, serialised by the engine, waiting to be sent."""
+
+    form: str
+    media_type: str
+    file: IO[bytes]
+    size: int
+
+    def body(self) -> bytes:
+        """All of it (for small results: one plain response)."""
+        try:
+            self.file.seek(0)
+            return self.file.read()
+        finally:
+            self.file.close()
+
+    def chunks(self) -> Generator[bytes, None, None]:
+        """In pieces, closing the spool at the end or when the consumer closes early."""
+        try:
+            self.file.seek(0)
+            while chunk := self.file.read(CHUNK):
+                yield chunk
+        finally:
+            self.file.close()
+
+
+def new_spool() -> IO[bytes]:
+    return tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # closed by Spooled
+
+
+def spool(form: str, media_type: str, chunks: Iterator[bytes]) -> Spooled:
+    """Read a streamed result to its end (its producer is then free) into a spool."""
+    file = new_spool()
+    size = 0
+    try:
+        for chunk in chunks:
+            file.write(chunk)
+            size += len(chunk)
+    except BaseException:
+        file.close()
+        raise
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return Spooled(form, media_type, file, size)
+
+
+class EngineThreads:
+    """A fixed set of threads evaluating queries in this process, each under the watchdog."""
+
+    def __init__(self, size: int, *, max_waiting: int, watched: bool = True) -> None:
+        """`watched`: report jobs past their deadline (off when the job bounds itself, as a
+        killable worker process does)."""
+        self._watched = watched
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=size, thread_name_prefix="smartby-engine")
+        self._size, self._max_waiting = size, max_waiting
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], T], deadline: float, what: str
+               ) -> concurrent.futures.Future[T]:
+        """Queue a job; a full queue is refused at once (503), a job whose deadline passed in
+        the queue is not started."""
+        with self._lock:
+            if self._pending >= self._size + self._max_waiting:
+                raise Unavailable(say(
+                    "All query threads are busy and too many queries are waiting; try again "
+                    "shortly.", "Alle spørretrådene er opptatt; prøv igjen om litt.",
+                    "Alle spørjetrådane er opptekne; prøv igjen om litt."), retry_after=1)
+            self._pending += 1
+
+        def run() -> T:
+            try:
+                if time.monotonic() >= deadline:
+                    raise QueryTimeout(TIMED_OUT)
+                if not self._watched:
+                    return job()
+                watch = WATCHDOG.watch(deadline, what)
+                try:
+                    return job()
+                finally:
+                    watch.done = True
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
+        return self._executor.submit(run)
+
+    def occupancy(self) -> dict[str, int]:
+        """Threads evaluating, their number and the queries waiting for one (/metrics)."""
+        with self._lock:
+            pending = self._pending
+        return {"busy": min(pending, self._size), "size": self._size,
+                "waiting": max(0, pending - self._size)}
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def wait(future: concurrent.futures.Future[Any], deadline: float) -> Any:
+    """The result of an engine job, or QueryTimeout at the deadline (the job is reported)."""
+    try:
+        return future.result(timeout=max(0.0, deadline - time.monotonic()))
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise QueryTimeout(TIMED_OUT) from None
