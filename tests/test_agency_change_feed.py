@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,18 +60,22 @@ class Server:
             [str(smartby), "serve"], env=environment, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True)
         self.output: list[str] = []
-        assert self.process.stdout is not None
-        for line in self._lines(self.process.stdout):  # blocks until the server says so
-            if "Uvicorn running on" in line:
-                break
-        else:
-            self.process.wait(timeout=30)
-            self.process.stdout.close()
-            raise RuntimeError("server exited:\n" + "".join(self.output))
         self.drain = threading.Thread(target=lambda: list(self._lines(self.process.stdout)),
                                       daemon=True)  # keep draining the pipe
         self.drain.start()
         self.http = httpx.Client(base_url=self.url, timeout=60)
+        deadline = time.monotonic() + 90
+        while not self._healthy():  # ready: /health says the store is prepared
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError("server did not start:\n" + "".join(self.output))
+            time.sleep(0.2)  # polling an outside process's readiness
+
+    def _healthy(self) -> bool:
+        try:
+            return self.http.get("/health").status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def _lines(self, stream: IO[bytes] | None) -> Iterator[str]:
         assert stream is not None

@@ -92,7 +92,9 @@ async def _read_text(scope: Scope, receive: Receive, send: Send) -> str | None:
         try:
             return b"".join(chunks).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidRequest(f"The query is not valid UTF-8: {exc}") from exc
+            raise InvalidRequest(say(f"The query is not valid UTF-8: {exc}",
+                                     f"Spørringen er ikke gyldig UTF-8: {exc}",
+                                     f"Spørjinga er ikkje gyldig UTF-8: {exc}")) from exc
     except SmartbyError as exc:
         await render_error(Request(scope, receive), exc)(scope, receive, send)
         return None

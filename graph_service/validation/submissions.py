@@ -223,7 +223,8 @@ def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> 
               {event.insert} }}
             WHERE {{ {event.where} OPTIONAL {{ GRAPH <{g}> {{ ?s ?p ?o }} }}
                      FILTER NOT EXISTS {{ GRAPH <{meta}> {{
-                       <{g}> <{PROV.invalidatedAtTime}> ?earlier }} }} }}""")
+                       <{g}> <{PROV.invalidatedAtTime}> ?earlier }} }} }} ;
+            DROP SILENT GRAPH <{g}>""")  # emptied by whichever withdrawal won: drop the name too
         done_by = _select(store, settings, f"""SELECT ?a WHERE {{ GRAPH <{meta}> {{
             <{g}> <{PROV.wasInvalidatedBy}> ?a }} }}""")
         if [row["a"] for row in done_by] != [activity]:
