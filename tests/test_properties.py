@@ -12,7 +12,7 @@ from graph_service.core.identifiers import (
     path_for_iri,
     slugify,
 )
-from graph_service.core.media import GRAPH_TYPES, RESULTS_TYPES, parse_accept, preferred
+from graph_service.core.media import RESULTS_TYPES, preferred
 from graph_service.core.sparql_text import remote_keywords
 
 BASE = "https://w3id.org/smartby/"
@@ -44,30 +44,6 @@ def test_an_entity_iri_maps_to_its_path_and_back(kind: str, name: str) -> None:
 
 def test_an_iri_outside_the_namespace_has_no_path() -> None:
     assert path_for_iri(BASE, "http://www.wikidata.org/entity/Q1") is None
-
-
-media_types = st.sampled_from([*RESULTS_TYPES, *GRAPH_TYPES, "text/html", "*/*", "text/*"])
-
-
-@given(st.lists(st.tuples(media_types, st.floats(0, 1)), max_size=6))
-def test_the_chosen_type_is_offered_and_acceptable(ranges: list[tuple[str, float]]) -> None:
-    header = ", ".join(f"{t};q={q:.3f}" for t, q in ranges)
-    offered = list(RESULTS_TYPES)
-    choice = preferred(header, offered)
-    if not ranges:
-        assert choice == offered[0]  # no preference: the default
-        return
-
-    def q_of(media_type: str) -> float:
-        """The q of the most specific range matching (RFC 9110 §12.5.1), 0 if none."""
-        matching = [r for r in parse_accept(header) if r.matches(media_type)]
-        return max(matching, key=lambda r: r.matches(media_type)).q if matching else 0.0
-
-    if choice is None:
-        assert all(q_of(t) == 0 for t in offered)
-    else:
-        assert choice in offered
-        assert q_of(choice) == max(q_of(t) for t in offered) > 0
 
 
 def test_q_values_and_wildcards_decide() -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from graph_service import __version__
+from graph_service.core.media import parse_qvalue
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LANGUAGES = ("nb", "en")
@@ -31,21 +32,15 @@ def choose_language(request: Request) -> str:
 
 
 def language_from_header(header: str) -> str:
-    """The best of nb and en by Accept-Language q-values (no, nn count as nb); nb if neither."""
+    """The best of nb and en by Accept-Language q-values (RFC 9110 §12.5.4, RFC 4647 basic
+    filtering on the primary subtag: no, nn count as nb, `*` is nb); nb if neither."""
     best, best_q = "nb", 0.0
-    for part in header.split(","):
-        tag, *params = (p.strip().lower() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        lang = "en" if tag.startswith("en") else None
-        if tag.startswith(("nb", "no", "nn")):
-            lang = "nb"
+    for element in header.split(","):
+        tag, *params = (p.strip().lower() for p in element.split(";"))
+        primary = tag.split("-")[0]
+        lang = "en" if primary == "en" else "nb" if primary in ("nb", "no", "nn", "*") else None
+        q = next((parse_qvalue(value) for name, _, value in (p.partition("=") for p in params)
+                  if name.strip() == "q"), 1.0)
         if lang and q > best_q:  # on a tie the first listed wins
             best, best_q = lang, q
     return best
