@@ -21,7 +21,7 @@ from graph_service.validation import routes as validation_routes
 from graph_service.validation import submissions
 from graph_service.validation.reports import on_not_conforming
 from graph_service.validation.shacl import NotConforming
-from graph_service.web import health
+from graph_service.web import health, openapi
 from graph_service.web.caching import CachingMiddleware
 from graph_service.web.errors import install_error_handlers
 from graph_service.web.limits import BodySizeLimit
@@ -88,4 +88,5 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         home.router,
     ):
         app.include_router(router)
+    openapi.install(app)
     return app
