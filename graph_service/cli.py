@@ -6,6 +6,7 @@ Each command imports its machinery inside the command, on purpose: `smartby --he
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -76,7 +77,12 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, store: str 
 
     settings = _settings(host=host, port=port, data_dir=data_dir, store=store)
     click.echo(f"smartby serving on http://{settings.host}:{settings.port}", err=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # Our access log (graph_service.access: route templates, no query strings or headers)
+    # replaces uvicorn's, which prints every query string.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["graph_service"] = {"handlers": ["default"], "level": "INFO"}
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                log_config=log_config, access_log=False)
 
 
 @main.command()
