@@ -8,7 +8,6 @@ rdflib directly, each into the named graph https://w3id.org/smartby/graph/{file 
 from __future__ import annotations
 
 import re
-import time
 from functools import cache
 from pathlib import Path
 
@@ -717,13 +716,11 @@ def test_identifiers_follow_the_slug_rule() -> None:
             assert not any(t.__class__.__name__ == "BNode" for t in triple), (stem, triple)
 
 
-def test_curated_graph_conforms_to_the_shapes_quickly() -> None:
+def test_curated_graph_conforms_to_the_shapes() -> None:
+    # How long validation takes is a benchmark's question (benchmarks/), not a test's.
     shapes = graph("shapes")
-    start = time.perf_counter()
     conforms, _report, text = pyshacl.validate(curated(), shacl_graph=shapes, inference="none")
-    elapsed = time.perf_counter() - start
     assert conforms, text
-    assert elapsed < 5, f"validation took {elapsed:.1f}s"
 
 
 def test_shapes_are_documented_and_every_constraint_has_messages_and_severity() -> None:
