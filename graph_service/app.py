@@ -24,6 +24,7 @@ from graph_service.validation.shacl import NotConforming
 from graph_service.web import health, openapi
 from graph_service.web.access_log import AccessLog
 from graph_service.web.caching import CachingMiddleware
+from graph_service.web.cors import ReadOnlyCORS
 from graph_service.web.errors import install_error_handlers
 from graph_service.web.limits import BodySizeLimit
 from graph_service.web.security_headers import SecurityHeaders
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.add_exception_handler(NotConforming, on_not_conforming)
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)
     app.add_middleware(CachingMiddleware)
+    app.add_middleware(ReadOnlyCORS)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)  # outermost: sees every answer, its status and duration
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -70,3 +70,23 @@ def test_a_callers_request_id_is_kept_only_when_it_is_plainly_an_id(client: Test
     replaced = client.get("/health", headers={"X-Request-ID": "bad id\" with quotes"})
     assert replaced.headers["x-request-id"] != "bad id\" with quotes"
     assert len(replaced.headers["x-request-id"]) == 16
+
+
+def test_no_cross_origin_request_may_send_authorization(reader: TestClient) -> None:
+    asked = reader.options("/sparql", headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert not 200 <= asked.status_code < 300  # the browser will not send the request
+    allowed = asked.headers.get("access-control-allow-headers", "").lower()
+    assert "authorization" not in allowed
+    plain = reader.options("/sparql", headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert plain.status_code == 200 and plain.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in plain.headers
+
+
+def test_a_cross_origin_read_sees_its_request_id(reader: TestClient) -> None:
+    response = reader.get("/health", headers={"Origin": "https://example.org"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
