@@ -164,8 +164,8 @@ def test_a_minute_of_mixed_load(server: Serve, tmp_path: Path) -> None:
         started = time.monotonic()
         for thread in threads:
             thread.start()
-        while any(t.is_alive() for t in threads):
-            threads[-1].join(timeout=5)
+        while running := [t for t in threads if t.is_alive()]:
+            running[0].join(timeout=5)  # a sample each time a thread ends, or every 5 s
             rss.append(rss_kib(server.process.pid))
         for thread in threads:
             thread.join()
