@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from graph_service import __version__
 from graph_service.core.state_cache import StateCache
-from graph_service.linked_data import dataset, entities, home
+from graph_service.linked_data import changes, dataset, entities, home
 from graph_service.settings import Settings
 from graph_service.sparql import graph_store, protocol, queries, update
 from graph_service.store import Store, open_store
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         queries.build_router(settings),
         entities.router,
         dataset.router,
+        changes.router,
         validation_routes.router,
         submissions.router,
         home.router,

@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     max_body: int = Field(10 * 1024 * 1024, gt=0, description="Largest request body in bytes.")
     base_iri: str = Field(CANONICAL_BASE_IRI, description="The canonical namespace.")
     allow_service: bool = Field(False, description="Allow SERVICE and LOAD (off: 400).")
+    changes_page_size: int = Field(
+        100, ge=1, le=10_000,
+        description="Members per page of the change feed (/changes); a full page never "
+        "changes again and is served as immutable.",
+    )
+    changes_max_age: int = Field(
+        31_536_000, ge=0,
+        description="Seconds a client or proxy may keep a full (immutable) /changes page.",
+    )
 
     @field_validator("base_iri")
     @classmethod

@@ -40,5 +40,6 @@ def test_agency_browses_from_home_to_a_person(page: Any, live_server: Any) -> No
 
     page.goto(live_server.url + "/id/principle/tenk-helhetlig")  # the cookie keeps English
     assert page.locator("#entity-name").inner_text() == "Think holistically"
+    assert page.locator("h1 small.added").inner_text() == "(translated)"  # our words, marked
     page.goto(live_server.url + "/")
     assert page.locator("h2", has_text="Projects per principle").count() == 1

@@ -141,7 +141,7 @@ def test_agency_catalogue_validates_against_dcat_ap_no(reader: TestClient) -> No
 def test_agency_catalogue_links_downloadable_distributions(reader: TestClient) -> None:
     graph = catalog(reader)
     distributions = list(graph.objects(DATASET, DCAT.distribution))
-    assert len(distributions) == 4
+    assert len(distributions) == 5  # the four dumps and the change feed (/changes)
     for dist in distributions:
         url = str(graph.value(dist, DCAT.downloadURL))
         media_type = str(graph.value(dist, DCAT.mediaType)).split("/media-types/")[1]

@@ -717,7 +717,7 @@ def test_identifiers_follow_the_slug_rule() -> None:
 
 
 def test_curated_graph_conforms_to_the_shapes() -> None:
-    # How long validation takes is a benchmark's question (benchmarks/), not a test's.
+    # How long it takes is the benchmarks' business: a timing bound here fails on a busy machine.
     shapes = graph("shapes")
     conforms, _report, text = pyshacl.validate(curated(), shacl_graph=shapes, inference="none")
     assert conforms, text

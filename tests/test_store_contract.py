@@ -25,6 +25,7 @@ from graph_service.core.errors import (
 )
 from graph_service.settings import Settings
 from graph_service.store import DEFAULT_GRAPH, QueryRequest, Store
+from graph_service.store.changelog import changes_graph
 from graph_service.store.embedded import EmbeddedStore
 from graph_service.store.loading import load_content
 from graph_service.store.remote import STAGING_PREFIX, RemoteStore, query_form
@@ -87,8 +88,8 @@ def test_loading_and_dumping_gives_the_same_graphs_graph_by_graph(
     assert files, "the curated graph has files"
     dataset = rdflib.Dataset()
     dataset.parse(data=loaded.export("application/n-quads"), format="nquads")
-    assert sorted(loaded.named_graphs()) == sorted(
-        graph_for_file(store_settings, p) for p in files
+    assert sorted(loaded.named_graphs()) == sorted(  # one graph per file, and the change log
+        [*(graph_for_file(store_settings, p) for p in files), changes_graph(store_settings)]
     )
     for path in files:
         graph = graph_for_file(store_settings, path)
@@ -112,7 +113,14 @@ def differences(path: Path, expected: rdflib.Graph, got: rdflib.Graph) -> str:
 
 
 def test_the_count_is_every_quad_loaded(loaded: Store, store_settings: Settings) -> None:
-    expected = sum(len(file_graph(p)) for p in content_files(store_settings.content_dir))
+    files = content_files(store_settings.content_dir)
+    log = changes_graph(store_settings)
+    events = select_rows(loaded, f"SELECT (COUNT(?e) AS ?n) WHERE {{ GRAPH <{log}> {{ ?e "
+                         "<https://www.w3.org/ns/activitystreams#published> ?t } }")
+    assert int(events[0]["n"]) == len(files)  # one event per loaded file
+    logged = select_rows(loaded,
+                         f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{log}> {{ ?s ?p ?o }} }}")
+    expected = sum(len(file_graph(p)) for p in files) + int(logged[0]["n"])
     assert loaded.quad_count() == expected
 
 

@@ -20,6 +20,7 @@ from graph_service.core.content import read_content_file
 from graph_service.core.errors import NotFound
 from graph_service.core.media import DATASET_TYPES, negotiate
 from graph_service.core.state_cache import StateCache
+from graph_service.linked_data import changes as change_feed
 from graph_service.linked_data.describe import bind_prefixes, construct, select
 from graph_service.linked_data.entities import rdf_response, serialize
 from graph_service.settings import Settings
@@ -171,6 +172,7 @@ def void_graph(store: Store, settings: Settings, service: str) -> rdflib.Graph:
         graph.add((ds, VOID.subset, URIRef(named)))
         graph.add((URIRef(named), RDF.type, VOID.Dataset))
         graph.add((URIRef(named), VOID.triples, Literal(count, datatype=XSD.integer)))
+    graph += change_feed.void_triples(settings, service)  # the change feed (LDES)
     for (predicate, target), count in stats["linksets"].items():
         linkset = URIRef(f"{settings.base_iri}dataset/linkset/{urlsplit(target).netloc}-"
                          f"{_local(predicate)}")
@@ -236,6 +238,7 @@ def catalog_graph(store: Store, settings: Settings, service: str) -> rdflib.Grap
         graph.add((dist, DCTERMS["format"], URIRef(FILE_TYPE + file_type)))
         if license_ is not None:
             graph.add((dist, DCTERMS.license, license_))
+    graph += change_feed.dcat_triples(settings, service, license_)  # the change feed (LDES)
     endpoint = URIRef(service + "/sparql")
     api = URIRef(settings.base_iri + "sparql")
     graph.add((catalog, DCAT.service, api))

@@ -69,7 +69,9 @@ def overview(store: Store, settings: Settings, lang: str) -> dict:
 
     def nodes(kind: str) -> list[rdflib.term.Node]:
         prefix = f"{settings.id_base}{kind}/"
-        found = {s for s in graph.subjects() if str(s).startswith(prefix)}
+        # Entities only: a hash IRI (`…#en-preflabel`, a statement about the entity) is a part
+        # of its document, not a thing of its own.
+        found = {s for s in graph.subjects() if str(s).startswith(prefix) and "#" not in str(s)}
         return sorted(found, key=lambda n: _sort_key(graph, n, number))
 
     def entry(node: rdflib.term.Node, count: int | None = None) -> dict:

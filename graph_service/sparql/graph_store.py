@@ -18,7 +18,8 @@ from graph_service.core.errors import InvalidRequest, NotFound
 from graph_service.core.media import GRAPH_TYPES, negotiate
 from graph_service.core.rdf_input import ntriples, parse_body
 from graph_service.settings import Settings
-from graph_service.store import DEFAULT_GRAPH, Store, graph_iri_term
+from graph_service.store import DEFAULT_GRAPH, Store, graph_iri_term, joined
+from graph_service.store.changelog import Change, Kind, dataset_iri, record
 from graph_service.validation.guard import guarded_write
 from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
 
@@ -67,7 +68,7 @@ def _exists(store: Store, graph: str) -> bool:
 
 def write_graph(
     settings: Settings, store: Store, graph: str, body: bytes, content_type: str | None,
-    *, replace: bool, admin: bool,
+    *, replace: bool, admin: bool, who: str = "admin",
 ) -> bool:
     """PUT (replace) or POST (merge) RDF into a graph; True when the graph is new."""
     quads = parse_body(body, content_type)
@@ -79,31 +80,42 @@ def write_graph(
             copy.clear_graph(target)
         copy.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
 
-    def apply() -> bool:
+    def apply(touched: list[Change] | None) -> bool:
         created = not _exists(store, graph)
+        changed = created or touched is None or any(c.graph == event_graph for c in touched)
+        event = record(store, settings, [Change("create" if created else "update", event_graph,
+                                                "store", who)] if changed else [])
         if not data.strip() and graph != DEFAULT_GRAPH:
             # No triples: the graph still exists afterwards (empty), as the protocol expects.
             term = graph_iri_term(graph)
-            store.update((f"DROP SILENT GRAPH {term} ; " if replace else "")
-                         + f"CREATE SILENT GRAPH {term}")
+            store.update(joined((f"DROP SILENT GRAPH {term} ; " if replace else "")
+                                + f"CREATE SILENT GRAPH {term}", event))
         elif replace:
-            store.replace_graphs({graph: data})
+            store.replace_graphs({graph: data}, also=event)
         elif data.strip():
-            store.add_to_graph(graph, data)
+            store.add_to_graph(graph, data, also=event)
         return created
+
+    event_graph = dataset_iri(settings) if graph == DEFAULT_GRAPH else graph
 
     return guarded_write(settings, store, admin=admin, simulate=simulate, apply=apply)
 
 
-def delete_graph(settings: Settings, store: Store, graph: str, *, admin: bool) -> None:
+def delete_graph(settings: Settings, store: Store, graph: str, *, admin: bool,
+                 who: str = "admin") -> None:
     if not _exists(store, graph):
         raise NotFound(f"No graph <{graph}>. / Ingen graf <{graph}>.")
 
     def simulate(copy: ox.Store) -> None:
         copy.clear_graph(_term(graph))
 
-    guarded_write(settings, store, admin=admin, simulate=simulate,
-                  apply=lambda: store.drop_graph(graph))
+    def apply(touched: list[Change] | None) -> None:
+        target = dataset_iri(settings) if graph == DEFAULT_GRAPH else graph
+        kind: Kind = "update" if graph == DEFAULT_GRAPH else "delete"
+        store.drop_graph(graph, also=record(store, settings, [Change(kind, target, "store",
+                                                                     who)]))
+
+    guarded_write(settings, store, admin=admin, simulate=simulate, apply=apply)
 
 
 def _location(graph: str) -> str:
@@ -129,12 +141,12 @@ def read_graph(request: Request, store: StoreDep) -> Response:
 
 async def _write(
     request: Request, settings: Settings, store: Store, graph: str, *, replace: bool,
-    admin: bool,
+    admin: bool, who: str,
 ) -> Response:
     body = await request.body()
     created = await run_in_threadpool(
         write_graph, settings, store, graph, body, request.headers.get("content-type"),
-        replace=replace, admin=admin)
+        replace=replace, admin=admin, who=who)
     return Response(status_code=201 if created else 204,
                     headers={"Location": _location(graph)} if created else None)
 
@@ -144,7 +156,7 @@ async def put_graph(request: Request, settings: SettingsDep, store: StoreDep, wr
                     admin: Admin) -> Response:
     """Replace a graph (token): 201 when new, 204 otherwise; 422 if it would not conform."""
     graph = _required(target_graph(request))
-    return await _write(request, settings, store, graph, replace=True, admin=admin)
+    return await _write(request, settings, store, graph, replace=True, admin=admin, who=writer)
 
 
 @router.post("/store")
@@ -152,7 +164,8 @@ async def post_graph(request: Request, settings: SettingsDep, store: StoreDep, w
                      admin: Admin) -> Response:
     """Merge RDF into a graph (token); without `graph`, create a new graph (201, Location)."""
     graph = target_graph(request) or f"{settings.graph_base}store/{uuid.uuid4().hex}"
-    return await _write(request, settings, store, graph, replace=False, admin=admin)
+    return await _write(request, settings, store, graph, replace=False, admin=admin,
+                        who=writer)
 
 
 @router.delete("/store", status_code=204)
@@ -160,5 +173,5 @@ def remove_graph(request: Request, settings: SettingsDep, store: StoreDep, write
                  admin: Admin) -> Response:
     """Delete a graph (token): 204, or 404 for an unknown graph."""
     graph = _required(target_graph(request))
-    delete_graph(settings, store, graph, admin=admin)
+    delete_graph(settings, store, graph, admin=admin, who=writer)
     return Response(status_code=204)

@@ -5,6 +5,8 @@ https://www.w3.org/TR/sparql11-protocol/#update-operation
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from graph_service.core.errors import InvalidRequest, UnsupportedFormat
 from graph_service.core.media import base_media_type
 from graph_service.core.sparql_text import refuse_remote_fetches
+from graph_service.store.changelog import Change, append, dataset_iri, record
 from graph_service.validation.guard import guarded_write, simulate_update
 from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
 
@@ -62,7 +65,15 @@ async def run_update(
     """Apply a SPARQL 1.1 Update (token); 422 with the report if the result would not conform."""
     sparql = await read_update(request)
     refuse_remote_fetches(sparql, allowed=settings.allow_service)
+
+    def apply(touched: list[Change] | None) -> None:
+        # Unsimulated (administrator): one event for the whole dataset, graphs not itemised.
+        changes = touched if touched is not None else [
+            Change("update", dataset_iri(settings), "update", "")]
+        named = [replace(c, actor=writer) for c in changes]
+        store.update(append(sparql, record(store, settings, named)))
+
     await run_in_threadpool(
         guarded_write, settings, store, admin=admin,
-        simulate=simulate_update(sparql), apply=lambda: store.update(sparql))
+        simulate=simulate_update(sparql), apply=apply)
     return Response(status_code=204)

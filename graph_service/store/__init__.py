@@ -60,16 +60,17 @@ class Store(Protocol):
         """Apply a SPARQL 1.1 Update atomically."""
         ...
 
-    def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
-        """Atomically replace each named graph by the given N-Triples (empty bytes: drop it)."""
+    def replace_graphs(self, graphs: Mapping[str, bytes], also: str = "") -> None:
+        """Atomically replace each named graph by the given N-Triples (empty bytes: drop it);
+        `also`: more update operations (the change log) applied in the same transaction."""
         ...
 
-    def add_to_graph(self, graph: str, ntriples: bytes) -> None:
+    def add_to_graph(self, graph: str, ntriples: bytes, also: str = "") -> None:
         """Atomically add N-Triples to a graph (`DEFAULT_GRAPH` for the default graph)."""
         ...
 
-    def drop_graph(self, graph: str) -> bool:
-        """Remove a graph; False when it did not exist."""
+    def drop_graph(self, graph: str, also: str = "") -> bool:
+        """Remove a graph; False when it did not exist (and then `also` is not applied)."""
         ...
 
     def export(self, media_type: str, graph: str | None = None) -> bytes:
@@ -106,6 +107,19 @@ def replace_graphs_update(graphs: Mapping[str, bytes]) -> str:
             inner = body if graph == DEFAULT_GRAPH else f"{target} {{\n{body}\n}}"
             parts.append(f"INSERT DATA {{\n{inner}\n}}")
     return " ;\n".join(parts)
+
+
+def add_to_graph_update(graph: str, ntriples: bytes) -> str:
+    """One SPARQL update adding N-Triples to a graph."""
+    body = ntriples.decode("utf-8")
+    if graph == DEFAULT_GRAPH:
+        return f"INSERT DATA {{\n{body}\n}}"
+    return f"INSERT DATA {{ GRAPH {graph_iri_term(graph)} {{\n{body}\n}} }}"
+
+
+def joined(*operations: str) -> str:
+    """SPARQL update operations as one request (one transaction); empty ones left out."""
+    return " ;\n".join(op for op in operations if op.strip())
 
 
 def open_store(settings: Settings) -> Store:

@@ -22,7 +22,9 @@ from graph_service.store import (
     QueryForm,
     QueryRequest,
     QueryResult,
+    add_to_graph_update,
     graph_iri_term,
+    joined,
     replace_graphs_update,
 )
 from graph_service.store._workers import WorkerPool
@@ -132,11 +134,14 @@ class EmbeddedStore:
         finally:
             self._changed()
 
-    def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
+    def replace_graphs(self, graphs: Mapping[str, bytes], also: str = "") -> None:
         if graphs:
-            self.update(replace_graphs_update(graphs))
+            self.update(joined(replace_graphs_update(graphs), also))
 
-    def add_to_graph(self, graph: str, ntriples: bytes) -> None:
+    def add_to_graph(self, graph: str, ntriples: bytes, also: str = "") -> None:
+        if also:  # with the change log: one update, one transaction
+            self.update(joined(add_to_graph_update(graph, ntriples), also))
+            return
         target = None if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
         quads = [
             ox.Quad(t.subject, t.predicate, t.object, target or ox.DefaultGraph())
@@ -147,13 +152,13 @@ class EmbeddedStore:
         finally:
             self._changed()
 
-    def drop_graph(self, graph: str) -> bool:
+    def drop_graph(self, graph: str, also: str = "") -> bool:
         if graph == DEFAULT_GRAPH:
-            self.update("CLEAR DEFAULT")
+            self.update(joined("CLEAR DEFAULT", also))
             return True
         if not self.has_graph(graph):
             return False
-        self.update(f"DROP GRAPH {graph_iri_term(graph)}")
+        self.update(joined(f"DROP GRAPH {graph_iri_term(graph)}", also))
         return True
 
     def bulk_load(self, path: Path, media_type: str, graph: str | None = None) -> None:

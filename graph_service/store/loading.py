@@ -9,7 +9,7 @@ from pathlib import Path
 from graph_service.core.content import content_files, graph_for_file, read_content_file
 from graph_service.core.rdf_input import ntriples
 from graph_service.settings import Settings
-from graph_service.store import Store
+from graph_service.store import Store, changelog
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,17 @@ def load_content(
     *,
     progress: Callable[[LoadedFile], None] | None = None,
 ) -> list[LoadedFile]:
-    """Replace each content file's graph by the file's triples (loading twice changes nothing)."""
+    """Replace each content file's graph by the file's triples, with an event for each graph
+    that changed (loading twice changes nothing)."""
     loaded = []
     for path in content_files(settings.content_dir):
         quads = read_content_file(settings, path)
         graph = graph_for_file(settings, path)
-        store.replace_graphs({graph: ntriples(quads)})
+        kind = changelog.graph_change(store, graph, quads)
+        if kind is not None:  # unchanged files are not written again: no event either
+            event = changelog.record(store, settings, [
+                changelog.Change(kind, graph, "load", changelog.LOAD_ACTOR)])
+            store.replace_graphs({graph: ntriples(quads)}, also=event)
         item = LoadedFile(path, graph, len(quads))
         loaded.append(item)
         if progress:

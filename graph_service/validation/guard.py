@@ -17,6 +17,7 @@ from graph_service.core.identifiers import graph_iri
 from graph_service.core.sparql_text import syntax_error_from, update_refused
 from graph_service.settings import Settings
 from graph_service.store import Store
+from graph_service.store.changelog import Change, touched_graphs
 from graph_service.validation.shacl import (
     NotConforming,
     changed_nodes,
@@ -37,6 +38,7 @@ def is_protected(settings: Settings, graph: object) -> bool:
         return False
     return (
         graph.value == settings.graph_base + "submissions"
+        or graph.value == settings.graph_base + "changes"
         or graph.value.startswith(settings.graph_base + "submission/")
         or graph.value in curated_graphs(settings)
     )
@@ -53,10 +55,12 @@ def _curated_graphs(content_dir: Path, base_iri: str) -> frozenset[str]:
 
 def guarded_write(
     settings: Settings, store: Store, *, admin: bool,
-    simulate: Callable[[ox.Store], None], apply: Callable[[], T],
+    simulate: Callable[[ox.Store], None], apply: Callable[[list[Change] | None], T],
 ) -> T:
     """Try the change on an in-memory copy; write it only if it adds no violation (422) and
-    leaves the submissions alone (403). The administrator token skips both checks."""
+    leaves the submissions alone (403). The administrator token skips both checks. `apply`
+    gets the graphs the copy saw change (for the change log); None when nothing was tried."""
+    touched: list[Change] | None = None
     with write_lock:
         if not admin:
             snapshot = store_snapshot(store)
@@ -77,7 +81,8 @@ def guarded_write(
             outcome = validate_against(settings, snapshot, live, changed)
             if not outcome.conforms:
                 raise NotConforming(outcome)
-        return apply()
+            touched = touched_graphs(settings, snapshot.quads, after)
+        return apply(touched)
 
 
 def simulate_update(sparql: str) -> Callable[[ox.Store], None]:

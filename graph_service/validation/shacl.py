@@ -34,8 +34,8 @@ from graph_service.validation.outcome import (
 
 SHAPES_FILE = "shapes.ttl"
 # Graphs that are not part of "what the graph holds" for validation: the shapes themselves
-# and the submissions' provenance (the service's own bookkeeping).
-EXCLUDED_GRAPH_NAMES = ("shapes", "submissions")
+# and the submissions' provenance and the change log (the service's own bookkeeping).
+EXCLUDED_GRAPH_NAMES = ("shapes", "submissions", "changes")
 
 
 def shapes_path(settings: Settings) -> Path:

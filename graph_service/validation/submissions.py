@@ -23,7 +23,7 @@ from graph_service.core.identifiers import slugify
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, negotiate
 from graph_service.core.rdf_input import ntriples, parse_body
 from graph_service.settings import Settings
-from graph_service.store import QueryRequest, Store
+from graph_service.store import QueryRequest, Store, changelog
 from graph_service.validation.outcome import ValidationOutcome
 from graph_service.validation.routes import read_submission
 from graph_service.validation.shacl import (
@@ -162,10 +162,11 @@ def submit(
         triples = {(q.subject, q.predicate, q.object) for q in quads}
         record = provenance(settings, submission_id, submitter, digest, len(triples), outcome)
         data = ntriples(quads).decode("utf-8")
-        store.update(
+        event = changelog.record(store, settings, [
+            changelog.Change("create", graph, "accepted", submitter, submission_id)])
+        store.update(changelog.append(
             f"INSERT DATA {{\nGRAPH <{graph}> {{\n{data}\n}}\n"
-            f"GRAPH <{metadata_graph(settings)}> {{\n{_ntriples(record)}\n}}\n}}"
-        )
+            f"GRAPH <{metadata_graph(settings)}> {{\n{_ntriples(record)}\n}}\n}}", event))
     return submission_id, outcome
 
 
@@ -181,7 +182,9 @@ def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> 
                             "innsenderen eller en administrator kan trekke den tilbake.")
         g = submission_graph(settings, submission_id)
         agent, now = agent_iri(settings, who), _now()
-        store.update(f"""
+        event = changelog.record(store, settings, [
+            changelog.Change("delete", g, "withdrawn", who, submission_id)])
+        store.update(changelog.append(f"""
             DROP SILENT GRAPH <{g}> ;
             INSERT DATA {{ GRAPH <{metadata_graph(settings)}> {{
               <{g}> <{PROV.invalidatedAtTime}> {now.n3()} ;
@@ -189,7 +192,7 @@ def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> 
               <{g}#withdrawal> a <{PROV.Activity}> ; <{PROV.wasAssociatedWith}> <{agent}> ;
                     <{PROV.endedAtTime}> {now.n3()} .
               <{agent}> a <{PROV.Agent}> ; <{FOAF.name}> {rdflib.Literal(who).n3()} .
-            }} }}""")
+            }} }}""", event))
 
 
 _RECORD_SELECT = f"""

@@ -44,7 +44,7 @@ def test_researcher_reads_ordered_numbers_for_many_people(client: TestClient) ->
     triples = []
     for p in range(20):
         person = f"<https://w3id.org/smartby/id/person/regression-{p}>"
-        triples.append(f'{person} <{SCHEMA}name> "Regression {p:02d}" .')
+        triples.append(f'{person} a <{SCHEMA}Person> ; <{SCHEMA}name> "Regression {p:02d}" .')
         for n in shuffle.sample(range(8), shuffle.randint(2, 8)):
             triples.append(f"{sessions[n]} <{SCHEMA}performer> [ <{SCHEMA}performer> {person} ] .")
     shuffle.shuffle(triples)

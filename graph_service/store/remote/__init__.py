@@ -25,7 +25,9 @@ from graph_service.store import (
     DEFAULT_GRAPH,
     QueryRequest,
     QueryResult,
+    add_to_graph_update,
     graph_iri_term,
+    joined,
     replace_graphs_update,
 )
 from graph_service.store.remote.transport import (
@@ -201,16 +203,16 @@ class RemoteStore(Transport):
         )
         self._check(response, what="update")
 
-    def replace_graphs(self, graphs: Mapping[str, bytes]) -> None:
+    def replace_graphs(self, graphs: Mapping[str, bytes], also: str = "") -> None:
         """One update request (one transaction on Oxigraph), or staging graphs then MOVE."""
         if not graphs:
             return
         if not self.atomic_updates:
-            self._replace_by_staging(graphs)
+            self._replace_by_staging(graphs, also)
             return
-        self.update(replace_graphs_update(graphs))
+        self.update(joined(replace_graphs_update(graphs), also))
 
-    def _replace_by_staging(self, graphs: Mapping[str, bytes]) -> None:
+    def _replace_by_staging(self, graphs: Mapping[str, bytes], also: str = "") -> None:
         """Fill private staging graphs first; then each graph changes by one MOVE operation."""
         staged: dict[str, str] = {}
         try:
@@ -223,12 +225,14 @@ class RemoteStore(Transport):
             for staging in staged.values():
                 self._drop_quietly(staging)
             raise
+        last = list(graphs)[-1]
         for graph in graphs:
             target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
+            extra = also if graph == last else ""  # the change log goes with the last MOVE
             if graph in staged:
-                self.update(f"MOVE SILENT GRAPH <{staged[graph]}> TO {target}")
+                self.update(joined(f"MOVE SILENT GRAPH <{staged[graph]}> TO {target}", extra))
             else:
-                self.update(f"DROP SILENT {target}")
+                self.update(joined(f"DROP SILENT {target}", extra))
 
     def _drop_quietly(self, graph: str) -> None:
         with contextlib.suppress(Unavailable):
@@ -244,12 +248,21 @@ class RemoteStore(Transport):
         )
         self._check(response, what="graph write")
 
-    def add_to_graph(self, graph: str, ntriples: bytes) -> None:
+    def add_to_graph(self, graph: str, ntriples: bytes, also: str = "") -> None:
         if graph != DEFAULT_GRAPH:
             graph_iri_term(graph)
+        if also:  # with the change log: one update request, one transaction
+            self.update(joined(add_to_graph_update(graph, ntriples), also))
+            return
         self._post_graph(graph, ntriples)
 
-    def drop_graph(self, graph: str) -> bool:
+    def drop_graph(self, graph: str, also: str = "") -> bool:
+        if also:  # with the change log: one update request, one transaction
+            if graph != DEFAULT_GRAPH and not self.has_graph(graph):
+                return False
+            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
+            self.update(joined(f"DROP SILENT {target}", also))
+            return True
         response = self._write("DELETE", self.graph_url, params=graph_params(graph))
         if response.status_code == 404:
             return graph == DEFAULT_GRAPH
