@@ -1,6 +1,6 @@
 """Audit: every route and method of the app that can change data refuses a request without a
 valid token (missing, wrong scheme, unknown or revoked) with 401 and changes nothing; and no
-token ever shows in a log line, an answer's body or its headers.
+token ever shows in a log line, an answer's body or its headers, or in the change feed (/changes).
 
 The routes come from the app itself (`app.routes`), so a write route added later is audited
 without anyone remembering to list it: a method that is not GET/HEAD is a write unless it is
@@ -125,6 +125,14 @@ def test_every_write_refuses_an_invalid_token_and_changes_nothing(
         answers.append(response)
         assert response.status_code in (200, 201, 204), (method, path, response.text)
     assert snapshot(store) != before
+
+    # The change feed records who changed what (a name), never with which token.
+    feed = [audited.get("/changes", headers={"Accept": "application/n-quads"})]
+    for page in {o for line in feed[0].text.splitlines() for o in line.split()
+                 if o.startswith("<http://testserver/changes/")}:
+        feed.append(audited.get(page.strip("<>"), headers={"Accept": "application/n-quads"}))
+    assert all(page.status_code == 200 for page in feed) and len(feed) > 1
+    answers += feed
 
     for response in answers:
         shown = response.text + " ".join(f"{k}: {v}" for k, v in response.headers.items())

@@ -121,6 +121,10 @@ _READS: dict[str, list[str]] = {
     "/ontology": [*GRAPHS, HTML], "/shapes": [*GRAPHS, HTML], "/dataset": DATASETS,
     "/dataset.{suffix}": DATASETS, "/.well-known/void": [*GRAPHS, HTML],
     "/catalog": [*GRAPHS, HTML], "/validate": [HTML], "/": [HTML],
+    "/changes": ["text/turtle", "application/trig", "application/n-quads",
+                 "application/ld+json"],
+    "/changes/{page_id}": ["text/turtle", "application/trig", "application/n-quads",
+                           "application/ld+json"],
 }
 _READ_PARAMS: dict[str, list[dict[str, Any]]] = {
     "/id/{kind}/{slug}": [_query("profile", "JSON-LD profile.", {
@@ -128,6 +132,7 @@ _READ_PARAMS: dict[str, list[dict[str, Any]]] = {
     "/ontology": [_query("format", "ttl, jsonld, nt, rdf or html."), _LANG],
     "/shapes": [_query("format", "ttl, jsonld, nt, rdf or html."), _LANG],
     "/": [_LANG], "/queries": [_LANG], "/validate": [_LANG],
+    "/changes/{page_id}": [_query("size", "The page size the URL was made for.")],
 }
 
 
