@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from graph_service import __version__
+from graph_service.core.errors import Unavailable
 from graph_service.core.state_cache import StateCache
 from graph_service.linked_data import changes, dataset, entities, home
 from graph_service.settings import Settings
 from graph_service.sparql import graph_store, protocol, queries, update
 from graph_service.store import Store, open_store
-from graph_service.store.loading import load_content
+from graph_service.store.loading import load_content, store_is_empty
 from graph_service.validation import routes as validation_routes
 from graph_service.validation import submissions
 from graph_service.validation.reports import on_not_conforming
@@ -26,6 +29,7 @@ from graph_service.web.access_log import AccessLog
 from graph_service.web.caching import CachingMiddleware
 from graph_service.web.cors import ReadOnlyCORS
 from graph_service.web.errors import install_error_handlers
+from graph_service.web.forwarding import WriteForwarding
 from graph_service.web.limits import BodySizeLimit
 from graph_service.web.security_headers import SecurityHeaders
 from graph_service.web.streaming import size_thread_pools
@@ -40,9 +44,29 @@ the national roadmap, the municipal projects, municipalities, people and organis
 
 def prepare_store(store: Store, settings: Settings) -> None:
     """On an empty store, load ontology/ and data/ first (the fresh-clone path)."""
-    if store.quad_count() == 0:
+    if store_is_empty(store, settings):
         loaded = load_content(store, settings)
         log.info("loaded %d content files into an empty store", len(loaded))
+
+
+def prepare_when_reachable(
+    store: Store, settings: Settings, stop: threading.Event, tried: threading.Event,
+    prepared: threading.Event,
+) -> None:
+    """Prepare the store, trying again every `startup_retry` seconds while it cannot be
+    reached: a store that is down at start-up gives a service that starts and answers
+    /health 503 until the store is back, never one that does not start."""
+    while not stop.is_set():
+        try:
+            prepare_store(store, settings)
+            prepared.set()
+            return
+        except Unavailable as exc:
+            log.warning("the store cannot be reached yet (%s); trying again in %s s",
+                        exc.detail, settings.startup_retry)
+        finally:
+            tried.set()
+        stop.wait(settings.startup_retry)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -54,12 +78,24 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.stream_limiter = size_thread_pools(settings.request_threads,
                                                       settings.stream_threads)
+        stop, tried = threading.Event(), threading.Event()
+        preparing: threading.Thread | None = None
         if app.state.store is None:
             app.state.store = open_store(settings)
-            prepare_store(app.state.store, settings)
+            preparing = threading.Thread(
+                target=prepare_when_reachable,
+                args=(app.state.store, settings, stop, tried, app.state.prepared),
+                name="smartby-prepare-store", daemon=True)
+            preparing.start()
+            # A reachable store is ready before the first request; for one that is down only
+            # the first try is waited for (the thread keeps trying).
+            await anyio.to_thread.run_sync(tried.wait)
         try:
             yield
         finally:
+            stop.set()
+            if preparing is not None:
+                preparing.join()
             if owns_store and app.state.store is not None:
                 app.state.store.close()
                 app.state.store = None
@@ -72,9 +108,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.prepared = threading.Event()  # the store is reachable and holds the content
+    if store is not None:
+        app.state.prepared.set()
     app.state.cache = StateCache(settings.cache_entries)
     install_error_handlers(app)
     app.add_exception_handler(NotConforming, on_not_conforming)
+    if settings.writer:  # inside the body limit: a body too large is refused here first
+        app.add_middleware(WriteForwarding, writer=settings.writer,
+                           timeout=settings.store_write_timeout)
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)
     app.add_middleware(CachingMiddleware)
     app.add_middleware(ReadOnlyCORS)

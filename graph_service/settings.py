@@ -6,7 +6,7 @@ import hmac
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CANONICAL_BASE_IRI = "https://w3id.org/smartby/"
@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     store_retry_pause: float = Field(
         0.2, ge=0, description="Seconds between those tries.",
     )
+    writer: str = Field(
+        "", description="Base URL of the replica that performs every write (submissions, "
+        "withdrawals, /update, /store); this replica forwards its writes there. Empty: it writes "
+        "itself. Needed on the other replicas when the store does not serialise concurrent "
+        "updates (Oxigraph server).",
+    )
+    startup_retry: float = Field(
+        5.0, gt=0, description="Seconds between tries to reach a store that is down when "
+        "`smartby serve` starts (the service answers /health 503 meanwhile).",
+    )
     store_max_connections: int = Field(
         32, ge=1, description="Pooled HTTP connections to the remote store.",
     )
@@ -121,6 +131,13 @@ class Settings(BaseSettings):
             if ":" in pair and not all(pair.split(":", 1)):
                 raise ValueError("SMARTBY_TOKEN pairs must be name:token")
         return value
+
+    @model_validator(mode="after")
+    def _writer_needs_a_shared_store(self) -> Settings:
+        if self.writer and not self.store:
+            raise ValueError("SMARTBY_WRITER forwards writes to another replica of a shared "
+                             "store: set SMARTBY_STORE too")
+        return self
 
     @cached_property
     def tokens(self) -> dict[str, str]:

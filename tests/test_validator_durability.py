@@ -4,10 +4,6 @@ no partial submission (the real `smartby serve` as a subprocess, on its own data
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -16,58 +12,12 @@ from pathlib import Path
 
 import pytest
 import rdflib
-from conftest import free_port
+from _smartby_server import SmartbyServer
 from rdflib.compare import isomorphic
 
 pytestmark = pytest.mark.slow
 TOKEN = "alice-token"
 THREADS, PER_THREAD = 4, 40
-
-
-class Server:
-    """`smartby serve` in its own process group, with its output kept for failures."""
-
-    def __init__(self, data_dir: Path, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "SMARTBY_TOKEN": f"alice:{TOKEN}", "SMARTBY_DATA_DIR": str(data_dir),
-               "SMARTBY_PORT": str(self.port), "SMARTBY_HOST": "127.0.0.1",
-               "SMARTBY_QUERY_WORKERS": "1"}
-        self.log, self.output = log, log.open("ab")
-        smartby = Path(sys.executable).with_name("smartby")
-        self.process = subprocess.Popen(
-            [str(smartby), "serve"], env=env, stdout=self.output,
-            stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 90
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        """SIGKILL the server and the query workers it started (its own process group)."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.output.close()
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        req = urllib.request.Request(self.url + path, data=body, method=method,
-                                     headers=headers or {})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers), err.read()
 
 
 def person(thread: int, n: int) -> bytes:
@@ -79,7 +29,7 @@ def person(thread: int, n: int) -> bytes:
 
 def test_acknowledged_submissions_survive_sigkill(tmp_path: Path) -> None:
     data_dir, log = tmp_path / "var", tmp_path / "server.log"
-    server = Server(data_dir, log)
+    server = SmartbyServer(data_dir, log, token=f"alice:{TOKEN}")
     acknowledged: dict[str, bytes] = {}  # id → body
     sent: dict[bytes, str] = {}  # body → "sent" or "acked"
     lock = threading.Lock()
@@ -117,7 +67,7 @@ def test_acknowledged_submissions_survive_sigkill(tmp_path: Path) -> None:
     acked_at_kill = dict(acknowledged)
     assert len(acked_at_kill) >= 8, log.read_text()
 
-    restarted = Server(data_dir, log)
+    restarted = SmartbyServer(data_dir, log, token=f"alice:{TOKEN}")
     try:
         status, _, body = restarted.request("GET", "/submissions?per_page=100")
         assert status == 200

@@ -6,11 +6,15 @@ It imports only core/ and settings: no HTTP framework, no wing, no web/."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import pyoxigraph as ox
+
+from graph_service.core.sparql_text import without_literals
 
 if TYPE_CHECKING:
     from graph_service.settings import Settings
@@ -84,7 +88,19 @@ class Store(Protocol):
     def quad_count(self) -> int: ...
 
     def state(self) -> str:
-        """A token that changes whenever the data changes (for ETags and caches)."""
+        """The version token the store holds, replaced by every write in the write's own
+        transaction: the same on every replica (ETags, caches). May ask the store."""
+        ...
+
+    def forget_state(self) -> None:
+        """Forget the cached version: a write made elsewhere on our behalf (forwarded to the
+        writing replica) must show in this process's next ETag."""
+        ...
+
+    def cached_state(self, *, any_age: bool = False) -> str | None:
+        """The version token if it is known without asking the store (fresh within
+        Settings.state_ttl — or of any age with `any_age` — and no write through this process
+        since); None otherwise. Never blocks: the event loop may call it."""
         ...
 
     def close(self) -> None: ...
@@ -122,6 +138,56 @@ def joined(*operations: str) -> str:
     return " ;\n".join(op for op in operations if op.strip())
 
 
+def then(update: str, operations: str) -> str:
+    """A client's update followed by more operations, as one request. A trailing `;` is
+    allowed by the grammar, a doubled one is not; a comment runs to the end of its line."""
+    if not operations:
+        return update
+    if not update.strip():
+        return operations
+    separator = "\n" if without_literals(update).rstrip().endswith(";") else "\n;\n"
+    return update + separator + operations
+
+
+OWL_VERSION_INFO = "http://www.w3.org/2002/07/owl#versionInfo"
+TOKEN_TIME = "%Y%m%dT%H%M%S.%fZ"
+
+
+def version_time(token: str) -> float | None:
+    """When the write that made this version happened (seconds since the epoch), if told."""
+    try:
+        return datetime.strptime(token.partition("-")[0], TOKEN_TIME).replace(
+            tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class VersionKey:
+    """Where the store holds its version: one triple (the dataset's owl:versionInfo in the
+    change log's graph) that every write replaces in its own update, so replicas agree."""
+
+    subject: str = "https://w3id.org/smartby/dataset"
+    graph: str = "https://w3id.org/smartby/graph/changes"
+
+    @classmethod
+    def for_base(cls, base_iri: str) -> VersionKey:
+        return cls(base_iri + "dataset", base_iri + "graph/changes")
+
+    def bump(self) -> str:
+        """The update operations that replace the token by a new one: the write's time (UTC,
+        for Last-Modified on every replica) and a random part."""
+        now = datetime.now(UTC).strftime(TOKEN_TIME)
+        token = ox.Literal(f"{now}-{uuid.uuid4().hex}")
+        pattern = f"<{self.subject}> <{OWL_VERSION_INFO}>"
+        return (f"DELETE WHERE {{ GRAPH <{self.graph}> {{ {pattern} ?version }} }} ;\n"
+                f"INSERT DATA {{ GRAPH <{self.graph}> {{ {pattern} {token} }} }}")
+
+    def query(self) -> str:
+        return (f"SELECT ?version WHERE {{ GRAPH <{self.graph}> {{ <{self.subject}> "
+                f"<{OWL_VERSION_INFO}> ?version }} }} LIMIT 1")
+
+
 def open_store(settings: Settings) -> Store:
     """The backend named by the settings: remote when SMARTBY_STORE is set, else embedded."""
     # Imported here, not at the top: each backend imports this module (a cycle otherwise), and
@@ -134,6 +200,7 @@ def open_store(settings: Settings) -> Store:
 
     return EmbeddedStore(settings.data_dir, workers=settings.query_workers,
                          max_waiting=settings.max_waiting_queries,
-                         reap_grace=settings.reap_grace)
+                         reap_grace=settings.reap_grace,
+                         version=VersionKey.for_base(settings.base_iri))
 
 

@@ -20,11 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import pyoxigraph as ox
+from rdflib import Graph
+from rdflib.compare import isomorphic
 
 from graph_service.core.identifiers import graph_iri, slugify
-from graph_service.core.sparql_text import without_literals
 from graph_service.settings import Settings
-from graph_service.store import DEFAULT_GRAPH, QueryRequest, Store
+from graph_service.store import DEFAULT_GRAPH, QueryRequest, Store, then
 
 AS = "https://www.w3.org/ns/activitystreams#"
 DCT = "http://purl.org/dc/terms/"
@@ -156,53 +157,76 @@ def event_triples(settings: Settings, change: Change, iri: str,
     return triples
 
 
-def events_update(settings: Settings, changes: Sequence[Change], *, published: datetime,
-                  version: str) -> str:
-    """The SPARQL update operations (no leading `;`) recording the events and the new version.
-
-    Each event is one microsecond after the one before, so the order is total and stable."""
-    if not changes:
-        return ""
-    graph = ox.NamedNode(changes_graph(settings))
+def _events_body(settings: Settings, changes: Sequence[Change], published: datetime) -> str:
+    """The events' triples and the log's new `dct:modified`, as N-Triples lines."""
     dataset = ox.NamedNode(dataset_iri(settings))
     triples: list[ox.Triple] = []
     last = published
     for index, change in enumerate(changes):
         last = published + timedelta(microseconds=index)
         triples += event_triples(settings, change, event_iri(settings, last), last)
-    triples += [
-        ox.Triple(dataset, ox.NamedNode(OWL + "versionInfo"), ox.Literal(version)),
-        ox.Triple(dataset, ox.NamedNode(DCT + "modified"), xsd_datetime(last)),
-    ]
-    body = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+    triples.append(ox.Triple(dataset, ox.NamedNode(DCT + "modified"), xsd_datetime(last)))
+    return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+
+
+@dataclass(frozen=True)
+class ConditionalEvents:
+    """The events as parts of a DELETE/INSERT … WHERE update, for a change that is itself
+    conditional (a submission stored only if no one stored the same content): the event is
+    written exactly when the change is."""
+
+    delete: str
+    insert: str
+    where: str
+
+
+def record_conditional(
+    store: Store, settings: Settings, changes: Sequence[Change]
+) -> ConditionalEvents:
+    graph, dataset = changes_graph(settings), dataset_iri(settings)
+    modified = f"GRAPH <{graph}> {{ <{dataset}> <{DCT}modified> ?logModified }}"
+    body = _events_body(settings, changes, _next_time(store, settings))
+    return ConditionalEvents(delete=modified, insert=f"GRAPH <{graph}> {{\n{body}\n}}",
+                             where=f"OPTIONAL {{ {modified} }}")
+
+
+def events_update(settings: Settings, changes: Sequence[Change], *, published: datetime) -> str:
+    """The SPARQL update operations (no leading `;`) recording the events. (The version token
+    is replaced by the store itself with every update: store.VersionKey.)
+
+    Each event is one microsecond after the one before, so the order is total and stable."""
+    if not changes:
+        return ""
+    graph = ox.NamedNode(changes_graph(settings))
+    dataset = ox.NamedNode(dataset_iri(settings))
+    body = _events_body(settings, changes, published)
     return (
-        f"DELETE WHERE {{ GRAPH {graph} {{ {dataset} <{OWL}versionInfo> ?v }} }} ;\n"
         f"DELETE WHERE {{ GRAPH {graph} {{ {dataset} <{DCT}modified> ?m }} }} ;\n"
         f"INSERT DATA {{ GRAPH {graph} {{\n{body}\n}} }}"
     )
 
 
-def record(store: Store, settings: Settings, changes: Sequence[Change]) -> str:
-    """The update text for these changes, timed after the newest event already stored (a
-    clock step backwards must not put an event into a page that is already immutable).
-    Call it under the write lock and send the result with the change in ONE update."""
-    if not changes:
-        return ""
+def _next_time(store: Store, settings: Settings) -> datetime:
+    """Now, or just after the newest event already stored: a clock step backwards must not
+    put an event into a page that is already immutable."""
     now = datetime.now(UTC)
     current = read_version(store, settings)
     if current is not None and now <= current.modified:
         now = current.modified + timedelta(microseconds=1)
-    return events_update(settings, changes, published=now, version=str(uuid.uuid4()))
+    return now
+
+
+def record(store: Store, settings: Settings, changes: Sequence[Change]) -> str:
+    """The update text for these changes. Call it under the write lock and send the result
+    with the change in ONE update."""
+    if not changes:
+        return ""
+    return events_update(settings, changes, published=_next_time(store, settings))
 
 
 def append(update: str, fragment: str) -> str:
     """A client's SPARQL update followed by the change log's operations, as one request."""
-    if not fragment:
-        return update
-    # A trailing `;` is allowed by the grammar, a doubled one is not. Comments run to the end
-    # of the line, so the operations start on a new line.
-    separator = "\n" if without_literals(update).rstrip().endswith(";") else "\n;\n"
-    return update + separator + fragment
+    return then(update, fragment)
 
 
 def touched_graphs(settings: Settings, before: Iterable[ox.Quad],
@@ -321,8 +345,6 @@ def graph_change(store: Store, graph: str, quads: list[ox.Quad]) -> Kind | None:
     if not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
                for t in [*stored, *new]):
         return None if set(stored) == set(new) else "update"
-    from rdflib import Graph
-    from rdflib.compare import isomorphic
 
     def as_rdflib(triples: list[ox.Triple]) -> Graph:
         text = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)

@@ -19,13 +19,16 @@ from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES
 from graph_service.core.sparql_text import declares_dataset, syntax_error_from, update_refused
 from graph_service.store import (
     DEFAULT_GRAPH,
+    OWL_VERSION_INFO,
     QueryForm,
     QueryRequest,
     QueryResult,
+    VersionKey,
     add_to_graph_update,
     graph_iri_term,
     joined,
     replace_graphs_update,
+    then,
 )
 from graph_service.store._workers import WorkerPool
 
@@ -44,8 +47,11 @@ class EmbeddedStore:
     kind = "embedded"
 
     def __init__(
-        self, data_dir: Path, *, workers: int = 2, max_waiting: int = 256, reap_grace: float = 1.0
+        self, data_dir: Path, *, workers: int = 2, max_waiting: int = 256, reap_grace: float = 1.0,
+        version: VersionKey | None = None,
     ) -> None:
+        self._version = version or VersionKey()
+        self._state: tuple[int, str] | None = None  # (generation, version token) last read
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / "oxigraph"
         self._store = ox.Store(str(self.path))
@@ -117,13 +123,31 @@ class EmbeddedStore:
         return self._count[1]
 
     def state(self) -> str:
-        return f"{self._instance}-{self._generation}"
+        generation = self._generation  # read first: a write meanwhile makes this entry stale
+        cached = self._state
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        version = ox.NamedNode(self._version.subject), ox.NamedNode(OWL_VERSION_INFO)
+        found = next(self._store.quads_for_pattern(
+            *version, None, ox.NamedNode(self._version.graph)), None)
+        token = found.object.value if isinstance(found, ox.Quad) and isinstance(
+            found.object, ox.Literal) else ""
+        self._state = (generation, token)
+        return token
+
+    def forget_state(self) -> None:
+        self._state = None
+
+    def cached_state(self, *, any_age: bool = False) -> str | None:
+        # One process owns the embedded store: nothing changes it but our own writes.
+        cached = self._state
+        return cached[1] if cached is not None and cached[0] == self._generation else None
 
     # -- writes (each is one Oxigraph transaction) -------------------------------------
 
     def update(self, sparql: str) -> None:
         try:
-            self._store.update(sparql)
+            self._store.update(then(sparql, self._version.bump()))
         except SyntaxError as exc:
             raise syntax_error_from(str(exc)) from exc
         except (ValueError, RuntimeError) as exc:  # the update's own fault: DROP of a missing graph
@@ -139,18 +163,8 @@ class EmbeddedStore:
             self.update(joined(replace_graphs_update(graphs), also))
 
     def add_to_graph(self, graph: str, ntriples: bytes, also: str = "") -> None:
-        if also:  # with the change log: one update, one transaction
-            self.update(joined(add_to_graph_update(graph, ntriples), also))
-            return
-        target = None if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
-        quads = [
-            ox.Quad(t.subject, t.predicate, t.object, target or ox.DefaultGraph())
-            for t in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)
-        ]
-        try:
-            self._store.extend(quads)  # extend is transactional; bulk_extend is not
-        finally:
-            self._changed()
+        # One update: the triples, the change log and the new version in one transaction.
+        self.update(joined(add_to_graph_update(graph, ntriples), also))
 
     def drop_graph(self, graph: str, also: str = "") -> bool:
         if graph == DEFAULT_GRAPH:
@@ -166,7 +180,7 @@ class EmbeddedStore:
         fmt = DATASET_TYPES.get(media_type) or GRAPH_TYPES[media_type]
         to_graph = ox.NamedNode(graph) if graph else None
         self._store.bulk_load(path=str(path), format=fmt, to_graph=to_graph)
-        self._changed()
+        self.update("")  # a new version: bulk loading is no transaction to put it in
 
     def close(self) -> None:
         self._pool.close()

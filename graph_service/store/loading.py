@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from graph_service.core.content import content_files, graph_for_file, read_content_file
 from graph_service.core.rdf_input import ntriples
 from graph_service.settings import Settings
-from graph_service.store import Store, changelog
+from graph_service.store import QueryRequest, Store, changelog
 
 
 @dataclass(frozen=True)
@@ -41,3 +42,10 @@ def load_content(
         if progress:
             progress(item)
     return loaded
+
+
+def store_is_empty(store: Store, settings: Settings) -> bool:
+    """Whether the store holds no triple at all: one ASK that stops at the first match."""
+    ask = "ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+    answer = store.query(QueryRequest(ask, timeout=settings.query_timeout)).read()
+    return not json.loads(answer)["boolean"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,15 +123,27 @@ def _select(store: Store, settings: Settings, sparql: str) -> list[dict[str, str
     return [{k: v["value"] for k, v in row.items()} for row in rows]
 
 
-def find_by_hash(store: Store, settings: Settings, digest: str) -> str | None:
-    """The live (not withdrawn) submission with the same content, if any."""
-    rows = _select(store, settings, f"""
-        PREFIX prov: <{PROV}> PREFIX spdx: <{SPDX}>
-        SELECT ?g WHERE {{ GRAPH <{metadata_graph(settings)}> {{
-          ?g spdx:checksum/spdx:checksumValue ?v .
+def _live_with_hash(settings: Settings, digest: str) -> str:
+    """The graph pattern of a live (not withdrawn) submission with this content hash."""
+    return f"""GRAPH <{metadata_graph(settings)}> {{
+          ?g <{SPDX.checksum}>/<{SPDX.checksumValue}> ?v .
           FILTER(STR(?v) = "{digest}")
-          FILTER NOT EXISTS {{ ?g prov:invalidatedAtTime ?t }} }} }} LIMIT 1""")
+          FILTER NOT EXISTS {{ ?g <{PROV.invalidatedAtTime}> ?t }} }}"""
+
+
+def find_by_hash(store: Store, settings: Settings, digest: str) -> str | None:
+    """The live submission with the same content, if any (the earliest, should a store that
+    does not serialise updates have let two in)."""
+    rows = _select(store, settings, f"""
+        SELECT ?g WHERE {{ {_live_with_hash(settings, digest)} }} ORDER BY STR(?g) LIMIT 1""")
     return rows[0]["g"] if rows else None
+
+
+def _duplicate(settings: Settings, existing: str) -> Conflict:
+    location = f"/submissions/{_id_of(settings, existing)}"
+    return Conflict("The same content has already been submitted. / Det samme innholdet er "
+                    f"allerede sendt inn. / Det same innhaldet er alt sendt inn: {location}",
+                    location=location)
 
 
 def _id_of(settings: Settings, graph: str) -> str:
@@ -148,12 +161,7 @@ def submit(
     with write_lock:
         existing = find_by_hash(store, settings, digest)
         if existing:
-            location = f"/submissions/{_id_of(settings, existing)}"
-            raise Conflict(
-                "The same content has already been submitted. / Det samme innholdet er "
-                f"allerede sendt inn: {location}",
-                location=location,
-            )
+            raise _duplicate(settings, existing)
         outcome = validate_submission(settings, store, quads)
         if not outcome.conforms:
             raise NotConforming(outcome)
@@ -162,11 +170,21 @@ def submit(
         triples = {(q.subject, q.predicate, q.object) for q in quads}
         record = provenance(settings, submission_id, submitter, digest, len(triples), outcome)
         data = ntriples(quads).decode("utf-8")
-        event = changelog.record(store, settings, [
+        event = changelog.record_conditional(store, settings, [
             changelog.Change("create", graph, "accepted", submitter, submission_id)])
-        store.update(changelog.append(
-            f"INSERT DATA {{\nGRAPH <{graph}> {{\n{data}\n}}\n"
-            f"GRAPH <{metadata_graph(settings)}> {{\n{_ntriples(record)}\n}}\n}}", event))
+        # One conditional update: the data, its record and its event are written only if no
+        # live submission holds the same content by then (another replica's, say), decided by
+        # the store (exactly once where the store serialises updates; see the README).
+        store.update(f"""
+            DELETE {{ {event.delete} }}
+            INSERT {{ GRAPH <{graph}> {{\n{data}\n}}
+                      GRAPH <{metadata_graph(settings)}> {{\n{_ntriples(record)}\n}}
+                      {event.insert} }}
+            WHERE {{ {event.where}
+                     FILTER NOT EXISTS {{ {_live_with_hash(settings, digest)} }} }}""")
+        winner = find_by_hash(store, settings, digest)
+        if winner != graph:
+            raise _duplicate(settings, winner or graph)
     return submission_id, outcome
 
 
@@ -182,17 +200,29 @@ def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> 
                             "innsenderen eller en administrator kan trekke den tilbake.")
         g = submission_graph(settings, submission_id)
         agent, now = agent_iri(settings, who), _now()
-        event = changelog.record(store, settings, [
+        activity = f"{g}#withdrawal-{uuid.uuid4().hex[:12]}"  # this withdrawal's, and no other's
+        event = changelog.record_conditional(store, settings, [
             changelog.Change("delete", g, "withdrawn", who, submission_id)])
-        store.update(changelog.append(f"""
-            DROP SILENT GRAPH <{g}> ;
-            INSERT DATA {{ GRAPH <{metadata_graph(settings)}> {{
+        meta = metadata_graph(settings)
+        # Conditional like a submission: only the first withdrawal empties the graph and
+        # records itself; a second one (another replica's) changes nothing and gets 409.
+        store.update(f"""
+            DELETE {{ GRAPH <{g}> {{ ?s ?p ?o }} {event.delete} }}
+            INSERT {{ GRAPH <{meta}> {{
               <{g}> <{PROV.invalidatedAtTime}> {now.n3()} ;
-                    <{PROV.wasInvalidatedBy}> <{g}#withdrawal> .
-              <{g}#withdrawal> a <{PROV.Activity}> ; <{PROV.wasAssociatedWith}> <{agent}> ;
+                    <{PROV.wasInvalidatedBy}> <{activity}> .
+              <{activity}> a <{PROV.Activity}> ; <{PROV.wasAssociatedWith}> <{agent}> ;
                     <{PROV.endedAtTime}> {now.n3()} .
-              <{agent}> a <{PROV.Agent}> ; <{FOAF.name}> {rdflib.Literal(who).n3()} .
-            }} }}""", event))
+              <{agent}> a <{PROV.Agent}> ; <{FOAF.name}> {rdflib.Literal(who).n3()} . }}
+              {event.insert} }}
+            WHERE {{ {event.where} OPTIONAL {{ GRAPH <{g}> {{ ?s ?p ?o }} }}
+                     FILTER NOT EXISTS {{ GRAPH <{meta}> {{
+                       <{g}> <{PROV.invalidatedAtTime}> ?earlier }} }} }}""")
+        done_by = _select(store, settings, f"""SELECT ?a WHERE {{ GRAPH <{meta}> {{
+            <{g}> <{PROV.wasInvalidatedBy}> ?a }} }}""")
+        if [row["a"] for row in done_by] != [activity]:
+            raise Conflict("The submission is already withdrawn. / Innsendingen er allerede "
+                           "trukket tilbake. / Innsendinga er alt trekt tilbake.")
 
 
 _RECORD_SELECT = f"""

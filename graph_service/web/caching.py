@@ -10,8 +10,13 @@ import math
 import threading
 import time
 from email.utils import formatdate, parsedate_to_datetime
+from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graph_service.store import version_time
 
 READ_METHODS = {"GET", "HEAD"}
 # Request headers that select a representation: they are part of the ETag.
@@ -43,7 +48,8 @@ def entity_tag(state: str, scope: Scope) -> str:
 
 
 class _Clock:
-    """Last-Modified per store state: strictly later (by whole seconds) for every new state."""
+    """Last-Modified per store state: the time of the write that made it (the same on every
+    replica), and strictly later by whole seconds than the states before it here."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -53,7 +59,9 @@ class _Clock:
     def last_modified(self, state: str) -> float:
         with self._lock:
             if state not in self._seen:
-                self._latest = max(float(math.ceil(time.time())), self._latest + 1)
+                written = version_time(state)
+                when = float(math.ceil(written if written is not None else time.time()))
+                self._latest = max(when, self._latest + 1)
                 self._seen[state] = self._latest
                 if len(self._seen) > 1024:
                     self._seen.pop(next(iter(self._seen)))
@@ -82,6 +90,26 @@ class CachingMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.clock = _Clock()
+        self._refreshing = anyio.Lock()
+
+    async def _state(self, scope: Scope) -> str | None:
+        """The store's version: the cached one, or asked once off the event loop (concurrent
+        requests wait for the same answer); None when the store cannot say (the route will)."""
+        store = _store(scope)
+        if store is None:
+            return None
+        cached: str | None = store.cached_state()
+        if cached is not None:
+            return cached
+        async with self._refreshing:
+            cached = store.cached_state()
+            if cached is not None:
+                return cached
+            try:
+                state: str = await anyio.to_thread.run_sync(store.state)
+            except Exception:  # unreachable or failing: no validators, the route answers
+                return None
+            return state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,7 +118,8 @@ class CachingMiddleware:
         method, path = scope["method"], scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         validators: list[tuple[bytes, bytes]] = []
-        state = _state(scope) if method in READ_METHODS and not path.startswith("/static") else None
+        reads_store = method in READ_METHODS and not path.startswith("/static")
+        state = await self._state(scope) if reads_store else None
         if state is not None:
             etag = entity_tag(state, scope)
             modified = self.clock.last_modified(state)
@@ -110,7 +139,8 @@ class CachingMiddleware:
             if message["type"] == "http.response.start":
                 extra: list[tuple[bytes, bytes]] = []
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                unchanged = validators and _state(scope) == state  # not written meanwhile
+                # Not written meanwhile (through this process, or seen from another replica).
+                unchanged = validators and _store(scope).cached_state(any_age=True) == state
                 if unchanged and message["status"] == 200 and b"etag" not in present:
                     extra += validators
                     if b"cache-control" not in present:
@@ -121,15 +151,9 @@ class CachingMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def _state(scope: Scope) -> str | None:
+def _store(scope: Scope) -> Any:
     app = scope.get("app")
-    store = getattr(getattr(app, "state", None), "store", None)
-    if store is None:
-        return None
-    try:
-        return str(store.state())
-    except Exception:  # an unreachable store: no validators, the route reports the error
-        return None
+    return getattr(getattr(app, "state", None), "store", None)
 
 
 async def _not_modified(send: Send, validators: list[tuple[bytes, bytes]]) -> None:

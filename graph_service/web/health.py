@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from graph_service import __version__
@@ -13,8 +13,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def read_health(store: StoreDep) -> JSONResponse:
-    """Status, store kind and quad count; 503 when the store cannot be reached."""
+def read_health(request: Request, store: StoreDep) -> JSONResponse:
+    """Status, store kind and quad count; 503 while the store cannot be reached or is still
+    being prepared (the curated content loaded into an empty store)."""
+    if not request.app.state.prepared.is_set():
+        return JSONResponse({"status": "starting", "store": store.kind,
+                             "detail": "The store is not reachable yet. / Lageret kan ikke nås "
+                             "ennå. / Lageret kan ikkje nåast enno."}, status_code=503)
     try:
         quads = store.quad_count()
     except Unavailable as exc:

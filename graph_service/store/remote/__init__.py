@@ -29,6 +29,7 @@ from graph_service.store import (
     graph_iri_term,
     joined,
     replace_graphs_update,
+    then,
 )
 from graph_service.store.remote.transport import (
     STAGING_PREFIX,
@@ -177,28 +178,42 @@ class RemoteStore(Transport):
             "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
             union=False,
         )
-        count = int(rows[0]["n"]) if rows else 0
-        with self._lock:
-            self._seen = (time.monotonic(), self._generation, count)
-        return count
+        return int(rows[0]["n"]) if rows else 0
 
     def state(self) -> str:
-        """Our writes bump a counter at once; others' writes show through a count (≤1 s old)."""
+        """The store's version token: one small query, at most every `state_ttl` seconds (our
+        own writes make it stale at once; other replicas' writes show within the TTL)."""
+        cached = self.cached_state()
+        if cached is not None:
+            return cached
+        with self._lock:
+            generation = self._generation
+        rows = self._select_values(self.version.query(), union=False)
+        token = rows[0]["version"] if rows else ""
+        with self._lock:
+            self._seen = (time.monotonic(), generation, token)
+        return token
+
+    def forget_state(self) -> None:
+        self._changed()
+
+    def cached_state(self, *, any_age: bool = False) -> str | None:
         with self._lock:
             seen, generation = self._seen, self._generation
-        if seen is None or seen[1] != generation or time.monotonic() - seen[0] > self.state_ttl:
-            count = self.quad_count()
-        else:
-            count = seen[2]
-        return f"{self._instance}-{generation}-{count}"
+        if seen is None or seen[1] != generation:
+            return None
+        if not any_age and time.monotonic() - seen[0] > self.state_ttl:
+            return None
+        return seen[2]
 
     # -- writes (never retried blindly) --------------------------------------------------
 
     def update(self, sparql: str) -> None:
+        """One update request, carrying the new version token (one transaction)."""
         response = self._write(
             "POST",
             self.update_url,
-            content=sparql.encode(),
+            content=then(sparql, self.version.bump()).encode(),
             headers={"Content-Type": "application/sparql-update"},
         )
         self._check(response, what="update")
@@ -251,22 +266,14 @@ class RemoteStore(Transport):
     def add_to_graph(self, graph: str, ntriples: bytes, also: str = "") -> None:
         if graph != DEFAULT_GRAPH:
             graph_iri_term(graph)
-        if also:  # with the change log: one update request, one transaction
-            self.update(joined(add_to_graph_update(graph, ntriples), also))
-            return
-        self._post_graph(graph, ntriples)
+        # One update request: the triples, the change log and the new version together.
+        self.update(joined(add_to_graph_update(graph, ntriples), also))
 
     def drop_graph(self, graph: str, also: str = "") -> bool:
-        if also:  # with the change log: one update request, one transaction
-            if graph != DEFAULT_GRAPH and not self.has_graph(graph):
-                return False
-            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
-            self.update(joined(f"DROP SILENT {target}", also))
-            return True
-        response = self._write("DELETE", self.graph_url, params=graph_params(graph))
-        if response.status_code == 404:
-            return graph == DEFAULT_GRAPH
-        self._check(response, what="graph drop")
+        if graph != DEFAULT_GRAPH and not self.has_graph(graph):
+            return False
+        target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
+        self.update(joined(f"DROP SILENT {target}", also))
         return True
 
     def close(self) -> None:

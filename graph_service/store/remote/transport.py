@@ -28,6 +28,7 @@ from graph_service.settings import Settings
 from graph_service.store import (
     DEFAULT_GRAPH,
     QueryForm,
+    VersionKey,
 )
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,9 @@ class Transport:
         read_attempts: int = 3,
         retry_pause: float = 0.2,
         max_connections: int = 32,
+        version: VersionKey | None = None,
     ) -> None:
+        self.version = version or VersionKey()
         self.query_url, self.update_url, self.graph_url = query_url, update_url, graph_url
         self.union_parameter = union_parameter
         self.atomic_updates = atomic_updates
@@ -107,7 +110,7 @@ class Transport:
         self._lock = threading.Lock()
         self._instance = uuid.uuid4().hex[:12]
         self._generation = 0
-        self._seen: tuple[float, int, int] | None = None  # (when, generation, count)
+        self._seen: tuple[float, int, str] | None = None  # (when, generation, version)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -132,6 +135,7 @@ class Transport:
             read_attempts=settings.store_read_attempts,
             retry_pause=settings.store_retry_pause,
             max_connections=settings.store_max_connections,
+            version=VersionKey.for_base(settings.base_iri),
         )
 
     # -- HTTP ---------------------------------------------------------------------------
