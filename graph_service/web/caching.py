@@ -23,6 +23,15 @@ READ_METHODS = {"GET", "HEAD"}
 _SELECTING = (b"accept", b"accept-language", b"authorization")
 
 
+def is_write(method: str, path: str) -> bool:
+    """Requests that change the store (or try to): they never get CORS headers."""
+    if method in ("PUT", "DELETE", "PATCH"):
+        return True
+    if path.startswith("/update"):
+        return True
+    return method == "POST" and path.startswith(("/store", "/submissions"))
+
+
 def _lang_cookie(cookie_header: bytes) -> bytes:
     for part in cookie_header.split(b";"):
         name, _, value = part.strip().partition(b"=")

@@ -11,18 +11,11 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from graph_service.web.caching import is_write
+
 EXPOSED = ["ETag", "Last-Modified", "Link", "Content-Location", "Vary", "X-Request-ID"]
 ALLOWED_HEADERS = ["Accept", "Accept-Language", "Content-Type", "If-None-Match",
                    "If-Modified-Since"]  # never Authorization
-
-
-def is_write(method: str, path: str) -> bool:
-    """Requests that change the store (or try to): they never get CORS headers."""
-    if method in ("PUT", "DELETE", "PATCH"):
-        return True
-    if path.startswith("/update"):
-        return True
-    return method == "POST" and path.startswith(("/store", "/submissions"))
 
 
 class ReadOnlyCORS:
