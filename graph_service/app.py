@@ -15,9 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from graph_service import __version__
 from graph_service.core.errors import Unavailable
 from graph_service.core.state_cache import StateCache
-from graph_service.linked_data import changes, dataset, entities, home
+from graph_service.linked_data import browse_routes, changes, dataset, entities, home
 from graph_service.settings import Settings
-from graph_service.sparql import graph_store, protocol, queries, update
+from graph_service.sparql import graph_store, protocol, queries, query_view_routes, update
 from graph_service.store import Store, open_store
 from graph_service.store.loading import load_content, store_is_empty
 from graph_service.validation import routes as validation_routes
@@ -31,6 +31,8 @@ from graph_service.web.cors import ReadOnlyCORS
 from graph_service.web.errors import install_error_handlers
 from graph_service.web.forwarding import WriteForwarding
 from graph_service.web.limits import BodySizeLimit
+from graph_service.web.metrics import Metrics, MetricsMiddleware
+from graph_service.web.metrics import router as metrics_router
 from graph_service.web.security_headers import SecurityHeaders
 from graph_service.web.streaming import size_thread_pools
 
@@ -121,13 +123,18 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.add_middleware(CachingMiddleware)
     app.add_middleware(ReadOnlyCORS)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(AccessLog)  # outermost: sees every answer, its status and duration
+    app.add_middleware(AccessLog)  # sees every answer of the layers below, with its duration
+    if settings.metrics:  # outermost, so it counts what the other layers answer too
+        app.state.metrics = Metrics(app)
+        app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+        app.include_router(metrics_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (
         health.router,
         protocol.router,
         update.router,
         graph_store.router,
+        query_view_routes.router,
         queries.build_router(settings),
         entities.router,
         dataset.router,
@@ -135,6 +142,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         validation_routes.router,
         submissions.router,
         home.router,
+        browse_routes.router,
     ):
         app.include_router(router)
     openapi.install(app)

@@ -121,7 +121,7 @@ def load(data_dir: Path | None, store: str | None) -> None:
     "--format", "fmt", type=click.Choice(["text", "json", "turtle", "jsonld"]), default="text",
     show_default=True, help="Report format.",
 )
-@click.option("--lang", type=click.Choice(["nb", "en"]), default="en", show_default=True,
+@click.option("--lang", type=click.Choice(["nb", "nn", "en"]), default="en", show_default=True,
               help="Language of the messages.")
 @click.option("--alone", is_flag=True,
               help="Validate the files on their own, without the curated graph as context.")

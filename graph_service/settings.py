@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     store_query_url: str = Field("", description="Remote query endpoint (derived from store).")
     store_update_url: str = Field("", description="Remote update endpoint (derived from store).")
     store_graph_url: str = Field("", description="Remote graph store endpoint (derived).")
-    store_username: str = Field("", description="HTTP basic user towards the remote store.")
-    store_password: str = Field("", description="HTTP basic password towards the remote store.")
+    store_username: str = Field("", description="Remote store user (basic, or digest when asked).")
+    store_password: str = Field("", description="Remote store password (basic or digest).")
     store_bearer: str = Field("", description="Bearer token towards the remote store.")
     store_union_default_graph: str = Field(
         "union-default-graph",
@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     changes_max_age: int = Field(
         31_536_000, ge=0,
         description="Seconds a client or proxy may keep a full (immutable) /changes page.",
+    )
+    metrics: bool = Field(
+        True, description="Serve `/metrics` in the Prometheus text format (not behind the "
+        "token); off: the route is absent (404).",
     )
 
     @field_validator("base_iri")

@@ -125,9 +125,9 @@ def test_the_page_language_is_what_the_oracle_chooses(
 
     def language(tag: str) -> str | None:
         primary = tag.lower().split("-")[0]
-        if primary == "en":
-            return "en"
-        return "nb" if primary in ("nb", "no", "nn", "*") else None
+        if primary in ("en", "nn"):
+            return primary
+        return "nb" if primary in ("nb", "no", "*") else None
 
     best, best_q = "nb", 0.0
     for tag, q_text in items:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
@@ -34,7 +37,8 @@ def test_sparqlwrapper_select_xml_and_csv(live_server) -> None:
     assert "Orklandbadet" in literals
     client.setReturnFormat(CSV)
     text = client.queryAndConvert().decode("utf-8")
-    assert text.splitlines()[0] == "p,name" and "Bygdepakke" in text
+    # RFC 4180 lets a store quote any field (Virtuoso quotes the names): read it as CSV.
+    assert next(csv.reader(io.StringIO(text))) == ["p", "name"] and "Bygdepakke" in text
 
 
 def test_sparqlwrapper_ask_and_construct(live_server) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, VIRTUOSO_BOOLEANS, VIRTUOSO_STR, virtuoso_limitation
 from rdflib import Graph, Literal, URIRef
 
 from graph_service.sparql.catalogue import CatalogueError, bind_parameters, load_catalogue
@@ -158,7 +158,11 @@ def test_every_query_file_has_a_checked_case() -> None:
 @pytest.mark.parametrize(("name", "params", "check"), [
     (name, params, check) for name, cases in CASES.items() for params, check in cases
 ])
-def test_named_query_gives_a_checked_answer(reader, name, params, check) -> None:
+def test_named_query_gives_a_checked_answer(
+    reader, name, params, check, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if check in (check_numbers, check_memberships):  # they read a BIND of a boolean
+        virtuoso_limitation(request, backend, VIRTUOSO_BOOLEANS)
     rows = rows_of(reader.get(f"/queries/{name}", params=params))
     assert rows  # non-empty
     check(rows)
@@ -219,7 +223,10 @@ def test_binding_puts_the_value_in_one_values_row(value: str) -> None:
     assert text.replace(f"VALUES ?_text {{ {ox.Literal(value)} }}", "") .count("DROP") == 0
 
 
-def test_a_quote_in_a_real_name_is_found_as_text(reader) -> None:
+def test_a_quote_in_a_real_name_is_found_as_text(
+    reader, backend: str, request: pytest.FixtureRequest
+) -> None:
+    virtuoso_limitation(request, backend, VIRTUOSO_STR)
     rows = rows_of(reader.get("/queries/search-names-and-descriptions",
                               params={"text": "«Drammensmodellen»"}))
     assert ID + "session/samtale-1" in {r["thing"] for r in rows}

@@ -10,9 +10,17 @@ from pathlib import Path
 import pytest
 import rdflib
 from _oxigraph_server import OxigraphServer
-from conftest import OxigraphServers, make_settings
+from conftest import (
+    VIRTUOSO_TSV,
+    OxigraphServers,
+    VirtuosoServers,
+    make_settings,
+    store_kind,
+    virtuoso_limitation,
+)
 from fastapi.testclient import TestClient
 from rdflib.compare import isomorphic
+from rdflib.namespace import XSD
 from rdflib.query import Result
 
 from graph_service.app import create_app
@@ -22,6 +30,7 @@ from graph_service.core.errors import (
     InvalidSyntax,
     NoAcceptableFormat,
     QueryTimeout,
+    StoreUnavailable,
 )
 from graph_service.settings import Settings
 from graph_service.store import DEFAULT_GRAPH, QueryRequest, Store, VersionKey
@@ -45,11 +54,18 @@ def store(
     backend: str, store_settings: Settings, request: pytest.FixtureRequest
 ) -> Iterator[Store]:
     """An empty store of the chosen backend."""
-    if backend == "remote":
+    if backend == "virtuoso":
+        virtuosos: VirtuosoServers = request.getfixturevalue("virtuoso_servers")
+        virtuoso = virtuosos.get("contract")
+        virtuoso.clear()
+        opened: Store = RemoteStore.from_settings(
+            make_settings(store_settings.data_dir, **virtuoso.settings())
+        )
+    elif backend == "remote":
         servers: OxigraphServers = request.getfixturevalue("oxigraph_servers")
         server = servers.get("contract")
         server.clear()
-        opened: Store = RemoteStore.from_settings(
+        opened = RemoteStore.from_settings(
             make_settings(store_settings.data_dir, store=server.url)
         )
     else:
@@ -113,8 +129,11 @@ def test_every_write_replaces_the_version_token_in_its_own_update(store: Store) 
 
 
 def test_loading_and_dumping_gives_the_same_graphs_graph_by_graph(
-    loaded: Store, store_settings: Settings
+    backend: str, loaded: Store, store_settings: Settings
 ) -> None:
+    """Virtuoso 7.2 keeps an xsd:duration as a number of seconds (README, Virtuoso; shown in
+    test_virtuoso.py): there, durations are set aside and every other triple compared."""
+    lossy = without_durations if backend == "virtuoso" else (lambda graph: graph)
     files = content_files(store_settings.content_dir)
     assert files, "the curated graph has files"
     dataset = rdflib.Dataset()
@@ -124,15 +143,24 @@ def test_loading_and_dumping_gives_the_same_graphs_graph_by_graph(
     )
     for path in files:
         graph = graph_for_file(store_settings, path)
-        expected = file_graph(path)
-        one = rdflib.Graph().parse(
+        expected = lossy(file_graph(path))
+        one = lossy(rdflib.Graph().parse(
             data=loaded.export("application/n-triples", graph), format="nt"
-        )
+        ))
         assert isomorphic(one, expected), differences(path, expected, one)
         from_dump = rdflib.Graph()
         for triple in dataset.graph(rdflib.URIRef(graph)):
             from_dump.add(triple)
+        from_dump = lossy(from_dump)
         assert isomorphic(from_dump, expected), differences(path, expected, from_dump)
+
+
+def without_durations(graph: rdflib.Graph) -> rdflib.Graph:
+    kept = rdflib.Graph()
+    for triple in graph:
+        if not (isinstance(triple[2], rdflib.Literal) and triple[2].datatype == XSD.duration):
+            kept.add(triple)
+    return kept
 
 
 def differences(path: Path, expected: rdflib.Graph, got: rdflib.Graph) -> str:
@@ -198,7 +226,11 @@ RESULT_FORMATS = [
 
 
 @pytest.mark.parametrize(("media_type", "fmt"), RESULT_FORMATS)
-def test_select_answers_in_every_results_format(loaded: Store, media_type: str, fmt: str) -> None:
+def test_select_answers_in_every_results_format(
+    backend: str, loaded: Store, media_type: str, fmt: str, request: pytest.FixtureRequest
+) -> None:
+    if fmt == "tsv":
+        virtuoso_limitation(request, backend, VIRTUOSO_TSV)
     query = "SELECT ?s WHERE { ?s a ?type } ORDER BY ?s LIMIT 7"
     result = loaded.query(QueryRequest(query, results_type=media_type))
     assert (result.form, result.media_type) == ("solutions", media_type)
@@ -241,11 +273,15 @@ def test_the_default_graph_is_the_union_unless_the_dataset_is_given(store: Store
 
 
 @pytest.mark.parametrize("query", ["SELECT * WHERE { ?s ?p }", "SELEC * {}", "ASK { ?s ?p ?o "])
-def test_a_malformed_query_is_a_syntax_error_with_its_position(store: Store, query: str) -> None:
+def test_a_malformed_query_is_a_syntax_error_with_its_position(
+    backend: str, store: Store, query: str
+) -> None:
     with pytest.raises(InvalidSyntax) as caught:
         store.query(QueryRequest(query)).read()
     assert caught.value.code == "syntax_error"
-    assert caught.value.line == 1
+    # Virtuoso places an error at the end of the text on the line after it (README).
+    at_the_end = backend == "virtuoso" and query.startswith("ASK")
+    assert caught.value.line == (2 if at_the_end else 1)
 
 
 @pytest.mark.parametrize(
@@ -298,9 +334,12 @@ def test_replacing_graphs_replaces_and_drops(store: Store) -> None:
     assert data_graphs(store) == [G1]
 
 
-def test_a_failing_replace_leaves_nothing_behind(store: Store) -> None:
+def test_a_failing_replace_leaves_nothing_behind(backend: str, store: Store) -> None:
     store.replace_graphs({G1: nt(f"<{EX}a> <{EX}p> \"kept\"")})
-    with pytest.raises(InvalidRequest):
+    # Virtuoso's Graph Store answers data it cannot parse with 500 (README); smartby parses
+    # every input itself before it reaches a store, so only direct use of a store meets it.
+    refused = StoreUnavailable if backend == "virtuoso" else InvalidRequest
+    with pytest.raises(refused):
         store.replace_graphs({
             G1: nt(f"<{EX}a> <{EX}p> \"half\""),
             G2: b"<http://example.org/broken> <no closing .\n",
@@ -309,23 +348,28 @@ def test_a_failing_replace_leaves_nothing_behind(store: Store) -> None:
     assert data_graphs(store) == [G1]
 
 
-def test_graphs_are_added_to_dropped_and_listed(store: Store) -> None:
+def test_graphs_are_added_to_dropped_and_listed(backend: str, store: Store) -> None:
     store.add_to_graph(G1, nt(f"<{EX}a> <{EX}p> \"1\""))
     store.add_to_graph(G1, nt(f"<{EX}a> <{EX}p> \"2\"", "_:x <{EX}p> \"3\"".replace("{EX}", EX)))
-    store.add_to_graph(DEFAULT_GRAPH, nt(f"<{EX}d> <{EX}p> \"4\""))
+    # Virtuoso has no default graph of its own (its default graph is the union): the
+    # default-graph steps are shown in test_virtuoso.py instead.
+    own_default = 0 if backend == "virtuoso" else 1
+    if own_default:
+        store.add_to_graph(DEFAULT_GRAPH, nt(f"<{EX}d> <{EX}p> \"4\""))
     assert data_graphs(store) == [G1]
     assert store.has_graph(G1) and store.has_graph(DEFAULT_GRAPH)
-    assert data_count(store) == 4
-    in_default = rdflib.Graph().parse(
-        data=store.export("application/n-triples", DEFAULT_GRAPH), format="nt"
-    )
-    assert len(in_default) == 1
+    assert data_count(store) == 3 + own_default
+    if own_default:
+        in_default = rdflib.Graph().parse(
+            data=store.export("application/n-triples", DEFAULT_GRAPH), format="nt"
+        )
+        assert len(in_default) == 1
     state = store.state()
     assert store.drop_graph(G1) is True
     assert store.state() != state
     assert store.drop_graph(G1) is False
     assert not store.has_graph(G1)
-    assert data_count(store) == 1
+    assert data_count(store) == own_default
 
 
 def test_a_write_made_by_someone_else_changes_the_state(backend: str, store: Store) -> None:
@@ -333,7 +377,7 @@ def test_a_write_made_by_someone_else_changes_the_state(backend: str, store: Sto
     before = store.state()
     if isinstance(store, RemoteStore):
         other = RemoteStore(store.query_url, store.update_url, store.graph_url)
-        other.update(f"INSERT DATA {{ <{EX}x> <{EX}p> \"other\" }}")
+        other.update(f"INSERT DATA {{ GRAPH <{G2}> {{ <{EX}x> <{EX}p> \"other\" }} }}")
         other.close()
         # The count behind the token may be reused for state_ttl seconds (SMARTBY_STATE_TTL);
         # with 0 it is asked again at once: no clock to wait on.
@@ -415,5 +459,5 @@ def test_a_stopped_store_answers_503_and_recovers(tmp_path: Path) -> None:
 def test_health_reports_the_store(backend: str, client: TestClient) -> None:
     health = client.get("/health")
     assert health.status_code == 200
-    assert health.json()["store"] == backend
+    assert health.json()["store"] == store_kind(backend)
     assert health.json()["quads"] > 0

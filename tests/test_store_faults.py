@@ -50,8 +50,9 @@ def test_the_content_folder_of_the_settings_decides_the_named_queries(tmp_path: 
     (content / "queries").mkdir()
     shutil.copy(root / "queries" / "sessions-in-order.rq", content / "queries")
     (content / "queries" / "count-everything.rq").write_text(
-        "#+ summary:\n#+   nb: Tell alt\n#+   en: Count everything\n"
-        "#+ description:\n#+   nb: Antall tripler.\n#+   en: The number of triples.\n"
+        "#+ summary:\n#+   nb: Tell alt\n#+   nn: Tel alt\n#+   en: Count everything\n"
+        "#+ description:\n#+   nb: Antall tripler.\n#+   nn: Talet på triplar.\n"
+        "#+   en: The number of triples.\n"
         "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }\n")
     settings = make_settings(tmp_path / "var", content_dir=content, query_workers=1)
     with TestClient(create_app(settings)) as client:

@@ -8,6 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+SEPARATOR = " / "
+
+
+def say(en: str, nb: str, nn: str) -> str:
+    """A message for people in English, bokmål and nynorsk, always in that order.
+
+    Every error detail is built with it, so a client reads its language in one JSON string and
+    `web.html.in_language` can pick one part for a page; tests/test_nynorsk.py holds every
+    raise in the package to it."""
+    return SEPARATOR.join((en, nb, nn))
+
+
+def in_language(detail: str, lang: str) -> str:
+    """The part of a `say` message in `lang` (nb, nn or en); any other text as it is."""
+    parts = detail.split(SEPARATOR)
+    if len(parts) != 3:
+        return detail
+    return parts[("en", "nb", "nn").index(lang)] if lang in ("en", "nb", "nn") else detail
+
 
 class SmartbyError(Exception):
     """Base of every error the service reports; `code` is the short name clients see."""
@@ -35,10 +54,19 @@ class InvalidSyntax(InvalidRequest):
     code = "syntax_error"
 
     def __init__(self, detail: str, *, line: int | None = None, column: int | None = None):
-        where = f" (line {line}, column {column})" if line and column else ""
-        where = where or (f" (line {line})" if line else "")
-        super().__init__(detail + where)
+        parts = detail.split(SEPARATOR)
+        if len(parts) == 3 and line:  # the position in each language of a `say` message
+            words = (("line", "column"), ("linje", "kolonne"), ("linje", "kolonne"))
+            detail = SEPARATOR.join(part + _where(line, column, *names)
+                                    for part, names in zip(parts, words, strict=True))
+        elif line:
+            detail += _where(line, column, "line", "column")
+        super().__init__(detail)
         self.line, self.column = line, column
+
+
+def _where(line: int, column: int | None, line_word: str, column_word: str) -> str:
+    return f" ({line_word} {line}, {column_word} {column})" if column else f" ({line_word} {line})"
 
 
 class NotFound(SmartbyError):

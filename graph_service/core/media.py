@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from graph_service.core.errors import NoAcceptableFormat
+from graph_service.core.errors import NoAcceptableFormat, say
 
 # SELECT / ASK results, first is the default.
 RESULTS_TYPES: dict[str, ox.QueryResultsFormat] = {
@@ -170,7 +170,9 @@ def negotiate(header: str | None, offered: list[str]) -> str:
     choice = preferred(header, offered)
     if choice is None:
         raise NoAcceptableFormat(
-            f"None of the available media types is acceptable: {', '.join(offered)}."
+            say(f"None of the available media types is acceptable: {', '.join(offered)}.",
+                f"Ingen av de tilgjengelige medietypene passer: {', '.join(offered)}.",
+                f"Ingen av dei tilgjengelege medietypane passar: {', '.join(offered)}.")
         )
     return choice
 

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.term import Node
 
-from graph_service.core.errors import InvalidSyntax, UnsupportedFormat
+from graph_service.core.errors import InvalidSyntax, UnsupportedFormat, say
 from graph_service.core.media import PARSEABLE_TYPES, base_media_type
 from graph_service.core.sparql_text import position_in
 
@@ -33,7 +33,9 @@ def rdf_format_for(content_type: str | None) -> ox.RdfFormat:
     except KeyError:
         supported = ", ".join(sorted(set(PARSEABLE_TYPES)))
         raise UnsupportedFormat(
-            f"Cannot read '{media_type or 'no Content-Type'}'. Send one of: {supported}."
+            say(f"Cannot read '{media_type or 'no Content-Type'}'. Send one of: {supported}.",
+                f"Kan ikke lese '{media_type or 'uten Content-Type'}'. Send en av: {supported}.",
+                f"Kan ikkje lese '{media_type or 'utan Content-Type'}'. Send ein av: {supported}.")
         ) from None
 
 
@@ -59,10 +61,14 @@ def parse_quads(
         if line is None:
             line, column = position_in(str(exc))
         prefix = f"{source}: " if source else ""
-        raise InvalidSyntax(f"{prefix}{message}", line=line, column=column) from exc
+        raise InvalidSyntax(say(f"{prefix}{message}",
+                                f"{prefix}Syntaksfeil i RDF-dataene: {message}",
+                                f"{prefix}Syntaksfeil i RDF-dataa: {message}"),
+                            line=line, column=column) from exc
     except (ValueError, OSError) as exc:
         prefix = f"{source}: " if source else ""
-        raise InvalidSyntax(f"{prefix}{exc}") from exc
+        raise InvalidSyntax(say(f"{prefix}{exc}", f"{prefix}RDF-dataene kunne ikke leses.",
+                                f"{prefix}RDF-dataa kunne ikkje lesast.")) from exc
 
 
 def _refuse_entity_expansion(data: bytes, source: str) -> None:
@@ -81,8 +87,11 @@ def _refuse_entity_expansion(data: bytes, source: str) -> None:
         problem = f"its entity references would expand to more than {MAX_ENTITY_EXPANSION} bytes"
     prefix = f"{source}: " if source else ""
     raise InvalidSyntax(
-        f"{prefix}XML entities refused: {problem}. / XML-entiteter avvist: de refererer til "
-        "hverandre eller ville blitt for store.")
+        say(f"{prefix}XML entities refused: {problem}.",
+            f"{prefix}XML-entiteter avvist: de refererer til hverandre eller ville blitt for "
+            "store.",
+            f"{prefix}XML-entitetar avviste: dei viser til kvarandre eller ville vorte for "
+            "store."))
 
 
 def _fresh_blank_nodes(quads: Iterable[ox.Quad]) -> list[ox.Quad]:

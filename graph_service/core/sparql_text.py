@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from graph_service.core.errors import InvalidRequest, InvalidSyntax
+from graph_service.core.errors import InvalidRequest, InvalidSyntax, say
 
 _LONG_STRINGS = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""' r"|'''(?:[^'\\]|\\.|'(?!''))*'''", re.S
@@ -72,14 +72,16 @@ def position_in(message: str) -> tuple[int | None, int | None]:
 def syntax_error_from(message: str) -> InvalidSyntax:
     """Keep the SPARQL parser's words and pull out the position."""
     line, column = position_in(message)
-    return InvalidSyntax(f"Syntax error: {message}", line=line, column=column)
+    return InvalidSyntax(say(f"Syntax error: {message}", f"Syntaksfeil i SPARQL-teksten: {message}",
+                             f"Syntaksfeil i SPARQL-teksten: {message}"), line=line, column=column)
 
 
 def update_refused(exc: Exception) -> InvalidRequest:
     """An update the engine parsed but could not apply (DROP of a missing graph, CREATE of an
     existing one): the client's to fix."""
-    return InvalidRequest(f"The update could not be applied: {exc}. / Oppdateringen kunne ikke "
-                          "utføres. / Oppdateringa kunne ikkje utførast.")
+    return InvalidRequest(say(f"The update could not be applied: {exc}.",
+                              "Oppdateringen kunne ikke utføres.",
+                              "Oppdateringa kunne ikkje utførast."))
 
 
 def remote_keywords(text: str) -> list[str]:
@@ -94,7 +96,8 @@ def refuse_remote_fetches(text: str, *, allowed: bool = False) -> None:
     found = remote_keywords(text)
     if found:
         raise InvalidRequest(
-            f"{' and '.join(found)} is not allowed here: the server does not fetch remote "
-            "data on a client's behalf. / "
-            f"{' og '.join(found)} er ikke tillatt her: tjenesten henter ikke eksterne data."
+            say(f"{' and '.join(found)} is not allowed here: the server does not fetch remote "
+                "data on a client's behalf.",
+                f"{' og '.join(found)} er ikke tillatt her: tjenesten henter ikke eksterne data.",
+                f"{' og '.join(found)} er ikkje tillate her: tenesta hentar ikkje eksterne data.")
         )

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from graph_service.core.errors import NotFound
+from graph_service.core.errors import NotFound, say
 from graph_service.core.media import DATASET_TYPES, negotiate
 from graph_service.settings import Settings
 from graph_service.store import Store, changelog
@@ -190,12 +190,14 @@ async def get_page(page_id: str, request: Request, store: StoreDep,
     size = settings.changes_page_size
     asked = request.query_params.get("size")
     if asked is not None and asked != str(size):
-        raise NotFound(f"No page of size {asked!r} here; this feed has pages of {size}. / "
-                       f"Ingen side med størrelse {asked!r}; sidene har {size} medlemmer.")
+        raise NotFound(say(f"No page of size {asked!r} here; this feed has pages of {size}.",
+                           f"Ingen side med størrelse {asked!r}; sidene har {size} medlemmer.",
+                           f"Inga side med storleik {asked!r}; sidene har {size} medlemmer."))
     page = await run_in_threadpool(changelog.read_page, store, settings, page_id, size)
     if page is None:
-        raise NotFound(f"No page {page_id!r} in the change feed. / Ingen side {page_id!r} i "
-                       "endringsstrømmen.")
+        raise NotFound(say(f"No page {page_id!r} in the change feed.",
+                           f"Ingen side {page_id!r} i endringsstrømmen.",
+                           f"Inga side {page_id!r} i endringsstraumen."))
     triples = await run_in_threadpool(page_triples, store, settings, _service(request), page)
     body = serialise(triples, media_type)
     headers = {"Vary": "Accept"}

@@ -17,7 +17,7 @@ from rdflib import RDF, XSD, BNode, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, SKOS, VOID
 
 from graph_service.core.content import read_content_file
-from graph_service.core.errors import NotFound
+from graph_service.core.errors import NotFound, say
 from graph_service.core.media import DATASET_TYPES, negotiate
 from graph_service.core.state_cache import StateCache
 from graph_service.linked_data import changes as change_feed
@@ -29,15 +29,18 @@ from graph_service.web.deps import CacheDep, SettingsDep, StoreDep
 from graph_service.web.html import render_page
 
 SCHEMA = "https://schema.org/"
-DUMPS = {  # suffix → (media type, EU file type, title nb, title en)
-    "trig": ("application/trig", "RDF_TRIG", "TriG med navngitte grafer", "TriG with named graphs"),
-    "nq": ("application/n-quads", "RDF_N_QUADS", "N-Quads med navngitte grafer",
-           "N-Quads with named graphs"),
-    "jsonld": ("application/ld+json", "JSON_LD", "JSON-LD (unionen av grafene)",
-               "JSON-LD (the union of the graphs)"),
-    "ttl": ("text/turtle", "RDF_TURTLE", "Turtle (unionen av grafene)",
-            "Turtle (the union of the graphs)"),
+DUMPS = {  # suffix → (media type, EU file type, titles in nb, nn and en)
+    "trig": ("application/trig", "RDF_TRIG", ("TriG med navngitte grafer",
+             "TriG med namngjevne grafar", "TriG with named graphs")),
+    "nq": ("application/n-quads", "RDF_N_QUADS", ("N-Quads med navngitte grafer",
+           "N-Quads med namngjevne grafar", "N-Quads with named graphs")),
+    "jsonld": ("application/ld+json", "JSON_LD", ("JSON-LD (unionen av grafene)",
+               "JSON-LD (unionen av grafane)", "JSON-LD (the union of the graphs)")),
+    "ttl": ("text/turtle", "RDF_TURTLE", ("Turtle (unionen av grafene)",
+            "Turtle (unionen av grafane)", "Turtle (the union of the graphs)")),
 }
+WHOLE_DATASET_AS = {"nb": "Hele datasettet som", "nn": "Heile datasettet som",
+                    "en": "The whole dataset as"}
 SUFFIX_FOR_TYPE = {media_type: suffix for suffix, (media_type, *_) in DUMPS.items()}
 DESCRIPTION_TYPES = ["text/turtle", "application/ld+json", "application/n-triples",
                      "application/rdf+xml", "text/html"]
@@ -218,20 +221,19 @@ def catalog_graph(store: Store, settings: Settings, service: str) -> rdflib.Grap
     ds = dataset_iri(settings)
     catalog = URIRef(settings.base_iri + "catalog")
     if (catalog, RDF.type, DCAT.Catalog) not in graph:
-        raise NotFound("Datasettets metadata mangler. / The dataset's metadata is missing.")
+        raise NotFound(say("The dataset's metadata is missing.", "Datasettets metadata mangler.",
+                           "Metadata for datasettet manglar."))
     graph.add((ds, DCTERMS.identifier, Literal(str(ds))))
     license_ = graph.value(ds, DCTERMS.license)
-    for suffix, (media_type, file_type, title_nb, title_en) in DUMPS.items():
+    for suffix, (media_type, file_type, titles) in DUMPS.items():
         dist = URIRef(f"{settings.base_iri}dataset/distribution/{suffix}")
         url = URIRef(f"{service}/dataset.{suffix}")
         graph.add((ds, DCAT.distribution, dist))
         graph.add((dist, RDF.type, DCAT.Distribution))
-        graph.add((dist, DCTERMS.title, Literal(title_nb, lang="nb")))
-        graph.add((dist, DCTERMS.title, Literal(title_en, lang="en")))
-        graph.add((dist, DCTERMS.description, Literal(f"Hele datasettet som {title_nb}.",
-                                                      lang="nb")))
-        graph.add((dist, DCTERMS.description, Literal(f"The whole dataset as {title_en}.",
-                                                      lang="en")))
+        for lang, title in zip(("nb", "nn", "en"), titles, strict=True):
+            graph.add((dist, DCTERMS.title, Literal(title, lang=lang)))
+            graph.add((dist, DCTERMS.description,
+                       Literal(f"{WHOLE_DATASET_AS[lang]} {title}.", lang=lang)))
         graph.add((dist, DCAT.accessURL, url))
         graph.add((dist, DCAT.downloadURL, url))
         graph.add((dist, DCAT.mediaType, URIRef(IANA + media_type)))
@@ -244,9 +246,12 @@ def catalog_graph(store: Store, settings: Settings, service: str) -> rdflib.Grap
     graph.add((catalog, DCAT.service, api))
     graph.add((api, RDF.type, DCAT.DataService))
     graph.add((api, DCTERMS.title, Literal("SPARQL-endepunktet til smartby", lang="nb")))
+    graph.add((api, DCTERMS.title, Literal("SPARQL-endepunktet til smartby", lang="nn")))
     graph.add((api, DCTERMS.title, Literal("The smartby SPARQL endpoint", lang="en")))
     graph.add((api, DCTERMS.description, Literal(
         "SPARQL 1.1-spørringer mot hele datasettet (skrivebeskyttet).", lang="nb")))
+    graph.add((api, DCTERMS.description, Literal(
+        "SPARQL 1.1-spørjingar mot heile datasettet (skriveverna).", lang="nn")))
     graph.add((api, DCTERMS.description, Literal(
         "SPARQL 1.1 queries over the whole dataset (read-only).", lang="en")))
     graph.add((api, DCAT.endpointURL, endpoint))
@@ -271,7 +276,7 @@ def cached_void(
 
 
 def description_response(request: Request, graph: rdflib.Graph, settings: Settings,
-                         title: tuple[str, str]) -> Response:
+                         title: tuple[str, str, str]) -> Response:
     media_type = negotiate(request.headers.get("accept"), DESCRIPTION_TYPES)
     headers = {"Vary": "Accept"}
     if media_type == "text/html":
@@ -308,7 +313,8 @@ async def get_dataset(request: Request, store: StoreDep) -> Response:
 async def get_dataset_file(suffix: str, request: Request, store: StoreDep) -> Response:
     """One dump by file suffix: `.trig`, `.nq`, `.jsonld`, `.ttl`."""
     if suffix not in DUMPS:
-        raise NotFound(f"Ukjent format «.{suffix}». / Unknown format «.{suffix}».")
+        raise NotFound(say(f"Unknown format «.{suffix}».", f"Ukjent format «.{suffix}».",
+                        f"Ukjent format «.{suffix}»."))
     return await run_in_threadpool(dump_response, request, store, DUMPS[suffix][0])
 
 
@@ -319,7 +325,8 @@ async def get_void(
 ) -> Response:
     """VoID description: figures, partitions, linksets, endpoint, dumps, example resources."""
     graph = await run_in_threadpool(cached_void, store, settings, service_base(request), cache)
-    return description_response(request, graph, settings, ("VoID-beskrivelse", "VoID description"))
+    return description_response(request, graph, settings, ("VoID-beskrivelse", "VoID description",
+                                                                "VoID-skildring"))
 
 
 @router.get("/catalog")
@@ -327,4 +334,5 @@ async def get_void(
 async def get_catalog(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """DCAT-AP-NO catalogue of the dataset, its distributions and its SPARQL service."""
     graph = await run_in_threadpool(catalog_graph, store, settings, service_base(request))
-    return description_response(request, graph, settings, ("DCAT-katalog", "DCAT catalogue"))
+    return description_response(request, graph, settings, ("DCAT-katalog", "DCAT catalogue",
+                                                                "DCAT-katalog"))

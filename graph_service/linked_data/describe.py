@@ -12,7 +12,7 @@ from typing import Any
 import pyoxigraph as ox
 import rdflib
 
-from graph_service.core.errors import NotFound
+from graph_service.core.errors import NotFound, say
 from graph_service.core.state_cache import StateCache
 from graph_service.linked_data import jsonld
 from graph_service.settings import Settings
@@ -83,7 +83,8 @@ CONSTRUCT {{
 
 def _not_found(iri: str) -> NotFound:
     return NotFound(
-        f"Ingen ressurs med IRI {iri} i grafen. / No resource with IRI {iri} in the graph."
+        say(f"No resource with IRI {iri} in the graph.", f"Ingen ressurs med IRI {iri} i grafen.",
+            f"Ingen ressurs med IRI {iri} i grafen.")
     )
 
 

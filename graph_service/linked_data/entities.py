@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from graph_service.core.errors import NoAcceptableFormat, NotFound
+from graph_service.core.errors import NoAcceptableFormat, NotFound, say
 from graph_service.core.media import SUFFIX_TYPES, negotiate, resolve_format
 from graph_service.core.state_cache import StateCache
 from graph_service.linked_data import jsonld
@@ -96,7 +96,8 @@ def split_suffix(slug: str) -> tuple[str, str | None]:
         return slug, None
     media_type = ENTITY_SUFFIXES.get("." + ext)
     if media_type is None:
-        raise NotFound(f"Ukjent format «.{ext}». / Unknown format «.{ext}».")
+        raise NotFound(say(f"Unknown format «.{ext}».", f"Ukjent format «.{ext}».",
+                        f"Ukjent format «.{ext}»."))
     return stem, media_type
 
 
@@ -171,8 +172,10 @@ def vocabulary_response(request: Request, store: Store, settings: Settings, whic
     if asked:  # a suffix or a `format=` name as on /sparql; anything else is not offered
         media_type = SUFFIX_TYPES.get(f".{asked.strip().lower()}") or resolve_format(asked)
         if media_type not in VOCABULARY_TYPES:
-            raise NoAcceptableFormat(f"Ukjent format «{asked}». / Unknown format «{asked}»; "
-                                f"offered: {', '.join(VOCABULARY_TYPES)}.")
+            raise NoAcceptableFormat(say(
+            f"Unknown format «{asked}»; offered: {', '.join(VOCABULARY_TYPES)}.",
+            f"Ukjent format «{asked}»; tilbys: {', '.join(VOCABULARY_TYPES)}.",
+            f"Ukjent format «{asked}»; blir tilbode: {', '.join(VOCABULARY_TYPES)}."))
     else:
         media_type = negotiate(request.headers.get("accept"), VOCABULARY_TYPES)
     graph = vocabulary_graph(store, settings, which)

@@ -31,52 +31,62 @@ MARKS: dict[str, dict[str, str]] = {
     "inferred": {"nb": "avledet", "nn": "avleidd", "en": "inferred"},
 }
 
-# kind (the IRI path segment) → (nb singular, en singular, nb plural, en plural)
-KINDS: dict[str, tuple[str, str, str, str]] = {
-    "series": ("Samtaleserie", "Conversation series", "Samtaleserier", "Conversation series"),
-    "session": ("Samtale", "Session", "Samtaler", "Sessions"),
-    "principle": ("Prinsipp", "Principle", "Prinsipper", "Principles"),
-    "project": ("Prosjekt", "Project", "Prosjekter", "Projects"),
-    "person": ("Person", "Person", "Personer", "People"),
-    "organisation": ("Organisasjon", "Organisation", "Organisasjoner", "Organisations"),
-    "municipality": ("Kommune", "Municipality", "Kommuner", "Municipalities"),
-    "county": ("Fylke", "County", "Fylker", "Counties"),
-    "participation": ("Deltakelse", "Participation", "Deltakelser", "Participations"),
-    "membership": ("Medlemskap", "Membership", "Medlemskap", "Memberships"),
-    "role": ("Rolle", "Role", "Roller", "Roles"),
-    "status": ("Status", "Status", "Statuser", "Statuses"),
-    "reference": ("Referanse", "Reference", "Referanser", "References"),
-    "document": ("Dokument", "Document", "Dokumenter", "Documents"),
-    "scheme": ("Begrepssystem", "Concept scheme", "Begrepssystemer", "Concept schemes"),
-    "recording": ("Opptak", "Recording", "Opptak", "Recordings"),
+# kind (the IRI path segment) → singular in nb, nn, en, then plural in nb, nn, en
+KINDS: dict[str, tuple[str, str, str, str, str, str]] = {
+    "series": ("Samtaleserie", "Samtaleserie", "Conversation series",
+               "Samtaleserier", "Samtaleseriar", "Conversation series"),
+    "session": ("Samtale", "Samtale", "Session", "Samtaler", "Samtalar", "Sessions"),
+    "principle": ("Prinsipp", "Prinsipp", "Principle", "Prinsipper", "Prinsipp", "Principles"),
+    "project": ("Prosjekt", "Prosjekt", "Project", "Prosjekter", "Prosjekt", "Projects"),
+    "person": ("Person", "Person", "Person", "Personer", "Personar", "People"),
+    "organisation": ("Organisasjon", "Organisasjon", "Organisation",
+                     "Organisasjoner", "Organisasjonar", "Organisations"),
+    "municipality": ("Kommune", "Kommune", "Municipality",
+                     "Kommuner", "Kommunar", "Municipalities"),
+    "county": ("Fylke", "Fylke", "County", "Fylker", "Fylke", "Counties"),
+    "participation": ("Deltakelse", "Deltaking", "Participation",
+                      "Deltakelser", "Deltakingar", "Participations"),
+    "membership": ("Medlemskap", "Medlemskap", "Membership",
+                   "Medlemskap", "Medlemskap", "Memberships"),
+    "role": ("Rolle", "Rolle", "Role", "Roller", "Roller", "Roles"),
+    "status": ("Status", "Status", "Status", "Statuser", "Statusar", "Statuses"),
+    "reference": ("Referanse", "Referanse", "Reference",
+                  "Referanser", "Referansar", "References"),
+    "document": ("Dokument", "Dokument", "Document", "Dokumenter", "Dokument", "Documents"),
+    "scheme": ("Begrepssystem", "Omgrepssystem", "Concept scheme",
+               "Begrepssystemer", "Omgrepssystem", "Concept schemes"),
+    "recording": ("Opptak", "Opptak", "Recording", "Opptak", "Opptak", "Recordings"),
 }
-# Names for common standard properties when the graph gives none: (nb, en).
-PROPERTY_NAMES: dict[str, tuple[str, str]] = {
-    SCHEMA + "member": ("Personer", "People"),
-    SCHEMA + "location": ("Kommune", "Municipality"),
-    SCHEMA + "subjectOf": ("Samtale", "Session"),
-    SCHEMA + "parentOrganization": ("Organisasjon", "Organisation"),
-    SCHEMA + "performer": ("Deltakere", "Participants"),
-    SCHEMA + "subEvent": ("Samtaler", "Sessions"),
-    SCHEMA + "superEvent": ("Del av", "Part of"),
-    SCHEMA + "organizer": ("Arrangører", "Organisers"),
-    SCHEMA + "startDate": ("Start", "Start"),
-    SCHEMA + "endDate": ("Slutt", "End"),
-    SCHEMA + "roleName": ("Rolle", "Role"),
-    SCHEMA + "namedPosition": ("Stilling", "Position"),
-    SCHEMA + "recordedIn": ("Opptak", "Recording"),
-    SCHEMA + "about": ("Handler om", "About"),
-    SCHEMA + "inLanguage": ("Språk", "Language"),
-    SCHEMA + "sameAs": ("Samme som", "Same as"),
-    str(DCT.subject): ("Prinsipp", "Principle"),
-    str(DCT.source): ("Kilde", "Source"),
-    str(DCT.spatial): ("Sted", "Place"),
-    str(DCT.references): ("Referanser", "References"),
-    str(rdflib.OWL.sameAs): ("Samme som", "Same as"),
-    str(rdflib.SKOS.inScheme): ("I begrepssystem", "In scheme"),
-    str(rdflib.SKOS.notation): ("Nummer", "Number"),
-    str(rdflib.SKOS.editorialNote): ("Redaksjonell merknad", "Editorial note"),
-    "http://www.w3.org/ns/org#headOf": ("Leder for", "Head of"),
+OTHER = ("Annet", "Anna", "Other")
+LANG_INDEX = {"nb": 0, "nn": 1, "en": 2}
+# Names for common standard properties when the graph gives none: (nb, nn, en).
+PROPERTY_NAMES: dict[str, tuple[str, str, str]] = {
+    SCHEMA + "member": ("Personer", "Personar", "People"),
+    SCHEMA + "location": ("Kommune", "Kommune", "Municipality"),
+    SCHEMA + "subjectOf": ("Samtale", "Samtale", "Session"),
+    SCHEMA + "parentOrganization": ("Organisasjon", "Organisasjon", "Organisation"),
+    SCHEMA + "performer": ("Deltakere", "Deltakarar", "Participants"),
+    SCHEMA + "subEvent": ("Samtaler", "Samtalar", "Sessions"),
+    SCHEMA + "superEvent": ("Del av", "Del av", "Part of"),
+    SCHEMA + "organizer": ("Arrangører", "Arrangørar", "Organisers"),
+    SCHEMA + "startDate": ("Start", "Start", "Start"),
+    SCHEMA + "endDate": ("Slutt", "Slutt", "End"),
+    SCHEMA + "roleName": ("Rolle", "Rolle", "Role"),
+    SCHEMA + "namedPosition": ("Stilling", "Stilling", "Position"),
+    SCHEMA + "recordedIn": ("Opptak", "Opptak", "Recording"),
+    SCHEMA + "about": ("Handler om", "Handlar om", "About"),
+    SCHEMA + "inLanguage": ("Språk", "Språk", "Language"),
+    SCHEMA + "sameAs": ("Samme som", "Same som", "Same as"),
+    str(DCT.subject): ("Prinsipp", "Prinsipp", "Principle"),
+    str(DCT.source): ("Kilde", "Kjelde", "Source"),
+    str(DCT.spatial): ("Sted", "Stad", "Place"),
+    str(DCT.references): ("Referanser", "Referansar", "References"),
+    str(rdflib.OWL.sameAs): ("Samme som", "Same som", "Same as"),
+    str(rdflib.SKOS.inScheme): ("I begrepssystem", "I omgrepssystem", "In scheme"),
+    str(rdflib.SKOS.notation): ("Nummer", "Nummer", "Number"),
+    str(rdflib.SKOS.editorialNote): ("Redaksjonell merknad", "Redaksjonell merknad",
+                                     "Editorial note"),
+    "http://www.w3.org/ns/org#headOf": ("Leder for", "Leiar for", "Head of"),
 }
 FORMS = [
     (".ttl", "text/turtle", "Turtle"),
@@ -149,10 +159,11 @@ def kind_of(iri: str, settings: Settings) -> str | None:
 
 
 def kind_name(kind: str | None, lang: str, plural: bool = False) -> str:
+    index = LANG_INDEX.get(lang, 0)
     names = KINDS.get(kind or "")
     if names is None:
-        return kind or ("Annet" if lang == "nb" else "Other")
-    return names[(2 if plural else 0) + (1 if lang == "en" else 0)]
+        return kind or OTHER[index]
+    return names[(3 if plural else 0) + index]
 
 
 def href(iri: str, settings: Settings) -> str:
@@ -174,7 +185,7 @@ def property_name(graph: rdflib.Graph, predicate: rdflib.term.Node, lang: str) -
         return found
     names = PROPERTY_NAMES.get(str(predicate))
     if names:
-        return names[1 if lang == "en" else 0]
+        return names[LANG_INDEX.get(lang, 0)]
     return local_name(str(predicate))
 
 

@@ -17,8 +17,9 @@ from typing import Any
 import pyoxigraph as ox
 import yaml
 
-from graph_service.core.errors import InvalidRequest
+from graph_service.core.errors import InvalidRequest, say
 from graph_service.settings import Settings
+from graph_service.sparql.charts import ViewSpec, parse_view
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "boolean", "date")
@@ -80,6 +81,7 @@ class NamedQuery:
     tags: tuple[str, ...]
     params: tuple[Parameter, ...] = field(default=())
     form: str = "SELECT"
+    view: ViewSpec = field(default=ViewSpec())
 
     def as_json(self, base_url: str) -> dict[str, Any]:
         return {
@@ -96,17 +98,19 @@ class NamedQuery:
                 for p in self.params
             ],
             "query": self.text,
+            "view": self.view.as_json(),
         }
 
 
-def _bilingual(value: Any, what: str, source: str) -> dict[str, str]:
+def _trilingual(value: Any, what: str, source: str) -> dict[str, str]:
+    """A text in bokmål, nynorsk and English (one plain string stands for all three)."""
     if isinstance(value, str):
-        return {"nb": value, "en": value}
-    if isinstance(value, dict) and {"nb", "en"} <= set(value) and all(
+        return {"nb": value, "nn": value, "en": value}
+    if isinstance(value, dict) and {"nb", "nn", "en"} <= set(value) and all(
         isinstance(v, str) for v in value.values()
     ):
-        return {"nb": value["nb"], "en": value["en"]}
-    raise CatalogueError(f"{source}: '{what}' needs 'nb' and 'en' texts")
+        return {"nb": value["nb"], "nn": value["nn"], "en": value["en"]}
+    raise CatalogueError(f"{source}: '{what}' needs 'nb', 'nn' and 'en' texts")
 
 
 def parse_decorators(text: str, source: str) -> dict[str, Any]:
@@ -120,7 +124,7 @@ def parse_decorators(text: str, source: str) -> dict[str, Any]:
         raise CatalogueError(f"{source}: decorators are not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise CatalogueError(f"{source}: decorators must be a YAML mapping")
-    unknown = set(data) - {"summary", "description", "tags", "params"}
+    unknown = set(data) - {"summary", "description", "tags", "params", "view"}
     if unknown:
         raise CatalogueError(f"{source}: unknown decorators {sorted(unknown)}")
     return data
@@ -139,7 +143,7 @@ def _parse_parameter(name: str, spec: Any, source: str) -> Parameter:
     param = Parameter(
         name=name,
         type=kind,
-        description=_bilingual(spec.get("description", name), "description", source),
+        description=_trilingual(spec.get("description", name), "description", source),
         default=None if default is None else str(default).lower()
         if isinstance(default, bool) else str(default),
         enum=tuple(str(v) for v in spec.get("enum") or ()),
@@ -187,14 +191,22 @@ def load_query(path: Path) -> NamedQuery:
     tags = data.get("tags") or []
     if not isinstance(tags, list):
         raise CatalogueError(f"{source}: 'tags' must be a list")
+    try:
+        view = parse_view(data.get("view"))
+    except ValueError as exc:
+        raise CatalogueError(f"{source}: {exc}") from exc
+    named_columns = {c for c in (view.label, view.value) if c}
+    if not named_columns <= set(re.findall(r"[?$]([A-Za-z0-9_]+)", code)):
+        raise CatalogueError(f"{source}: 'view' names columns the query does not have")
     return NamedQuery(
         name=name,
         text=text,
-        summary=_bilingual(data["summary"], "summary", source),
-        description=_bilingual(data.get("description", data["summary"]), "description", source),
+        summary=_trilingual(data["summary"], "summary", source),
+        description=_trilingual(data.get("description", data["summary"]), "description", source),
         tags=tuple(str(t) for t in tags),
         params=params,
         form=form.group(1).upper() if form else "SELECT",
+        view=view,
     )
 
 
@@ -219,8 +231,9 @@ def catalogue_for(settings: Settings) -> dict[str, NamedQuery]:
 def _term_for(param: Parameter, value: str, *, check_enum: bool = True) -> str:
     """The value as a checked SPARQL term; 400 when it is not of the parameter's type."""
     bad = InvalidRequest(
-        f"Parameter {param.name!r} must be of type {param.type}: {value!r}. / "
-        f"Parameteren {param.name!r} må være av typen {param.type}."
+        say(f"Parameter {param.name!r} must be of type {param.type}: {value!r}.",
+            f"Parameteren {param.name!r} må være av typen {param.type}.",
+            f"Parameteren {param.name!r} må vere av typen {param.type}.")
     )
     if param.type == "iri":
         iri = value.strip()
@@ -236,14 +249,16 @@ def _term_for(param: Parameter, value: str, *, check_enum: bool = True) -> str:
                    for v in param.enum]
         if check_enum and param.enum and iri not in allowed:
             raise InvalidRequest(
-                f"Parameter {param.name!r} must be one of {list(param.enum)}. / "
-                f"Parameteren {param.name!r} må være en av {list(param.enum)}."
+                say(f"Parameter {param.name!r} must be one of {list(param.enum)}.",
+                    f"Parameteren {param.name!r} må være en av {list(param.enum)}.",
+                    f"Parameteren {param.name!r} må vere ein av {list(param.enum)}.")
             )
         return str(term)
     if check_enum and param.enum and value not in param.enum:
         raise InvalidRequest(
-            f"Parameter {param.name!r} must be one of {list(param.enum)}. / "
-            f"Parameteren {param.name!r} må være en av {list(param.enum)}."
+            say(f"Parameter {param.name!r} must be one of {list(param.enum)}.",
+                f"Parameteren {param.name!r} må være en av {list(param.enum)}.",
+                f"Parameteren {param.name!r} må vere ein av {list(param.enum)}.")
         )
     if param.type == "string":
         return str(ox.Literal(value, language=param.lang) if param.lang else ox.Literal(value))
@@ -264,8 +279,12 @@ def bind_parameters(query: NamedQuery, values: Mapping[str, Sequence[str]]) -> s
     unknown = set(values) - known - OWN_PARAMETERS
     if unknown:
         raise InvalidRequest(
-            f"Unknown parameters {sorted(unknown)}; {query.name} takes {sorted(known) or 'none'}."
-            f" / Ukjente parametere {sorted(unknown)}."
+            say(f"Unknown parameters {sorted(unknown)}; {query.name} takes "
+                f"{sorted(known) or 'none'}.",
+                f"Ukjente parametere {sorted(unknown)}; {query.name} tar "
+                f"{sorted(known) or 'ingen'}.",
+                f"Ukjende parametrar {sorted(unknown)}; {query.name} tek "
+                f"{sorted(known) or 'ingen'}.")
         )
     blocks = []
     for param in query.params:
@@ -274,8 +293,9 @@ def bind_parameters(query: NamedQuery, values: Mapping[str, Sequence[str]]) -> s
             given = [param.default]
         if not given:
             if param.required:
-                raise InvalidRequest(f"Parameter {param.name!r} is required. / "
-                                 f"Parameteren {param.name!r} er påkrevd.")
+                raise InvalidRequest(say(f"Parameter {param.name!r} is required.",
+                                     f"Parameteren {param.name!r} er påkrevd.",
+                                     f"Parameteren {param.name!r} er påkravd."))
             continue
         terms = " ".join(_term_for(param, v) for v in given)
         blocks.append(f"VALUES ?_{param.name} {{ {terms} }}")
@@ -292,7 +312,9 @@ def parse_cli_params(params: Sequence[str]) -> dict[str, list[str]]:
     for item in params:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise InvalidRequest(f"--param takes NAME=VALUE, got {item!r}")
+            raise InvalidRequest(say(f"--param takes NAME=VALUE, got {item!r}.",
+                                     f"--param tar NAVN=VERDI, fikk {item!r}.",
+                                     f"--param tek NAMN=VERDI, fekk {item!r}."))
         values.setdefault(name.strip(), []).append(value)
     return values
 
@@ -308,9 +330,15 @@ def resolve_cli_query(settings: Settings, query: str, params: tuple[str, ...]) -
         return bind_parameters(named, parse_cli_params(params)) if named else path.read_text(
             encoding="utf-8")
     if params:
-        raise InvalidRequest(f"Parameters are only for named queries; no query named {query!r}.")
+        raise InvalidRequest(say(
+            f"Parameters are only for named queries; no query named {query!r}.",
+            f"Parametere gjelder bare ferdige spørringer; ingen spørring heter {query!r}.",
+            f"Parametrar gjeld berre ferdige spørjingar; inga spørjing heiter {query!r}."))
     if _NAME.match(query):
-        raise InvalidRequest(f"No query named {query!r}; known: {', '.join(sorted(catalogue))}.")
+        raise InvalidRequest(say(
+            f"No query named {query!r}; known: {', '.join(sorted(catalogue))}.",
+            f"Ingen spørring heter {query!r}; kjente: {', '.join(sorted(catalogue))}.",
+            f"Inga spørjing heiter {query!r}; kjende: {', '.join(sorted(catalogue))}."))
     return query
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.core.errors import InvalidRequest, NotFound
+from graph_service.core.errors import InvalidRequest, NotFound, say
 from graph_service.core.media import GRAPH_TYPES, negotiate
 from graph_service.core.rdf_input import ntriples, parse_body
 from graph_service.settings import Settings
@@ -31,30 +31,34 @@ def target_graph(request: Request) -> str | None:
     reference is resolved against the request IRI, as Oxigraph server and Fuseki do."""
     params = request.query_params
     if "default" in params and "graph" in params:
-        raise InvalidRequest("Give either 'graph' or 'default', not both. / Oppgi enten 'graph' "
-                         "eller 'default', ikke begge.")
+        raise InvalidRequest(say("Give either 'graph' or 'default', not both.",
+                                 "Oppgi enten 'graph' eller 'default', ikke begge.",
+                                 "Oppgje anten 'graph' eller 'default', ikkje begge."))
     if "default" in params:
         return DEFAULT_GRAPH
     if len(params.getlist("graph")) > 1:
-        raise InvalidRequest("Give 'graph' once. / Oppgi 'graph' bare én gang.")
+        raise InvalidRequest(say("Give 'graph' once.", "Oppgi 'graph' bare én gang.",
+                                 "Oppgje 'graph' berre éin gong."))
     graph = params.get("graph")
     if graph is None:
         return None
     if not graph.strip():
-        raise InvalidRequest("'graph' is empty. / 'graph' er tom.")
+        raise InvalidRequest(say("'graph' is empty.", "'graph' er tom.", "'graph' er tom."))
     if not _SCHEME.match(graph):
         graph = urljoin(str(request.url.replace(query="", fragment="")), graph)
     try:
         ox.NamedNode(graph)
     except ValueError as exc:
-        raise InvalidRequest(f"'graph' is not an IRI: {exc}. / 'graph' er ikke en IRI.") from exc
+        raise InvalidRequest(say(f"'graph' is not an IRI: {exc}.", "'graph' er ikke en IRI.",
+                                 "'graph' er ikkje ein IRI.")) from exc
     return graph
 
 
 def _required(graph: str | None) -> str:
     if graph is None:
-        raise InvalidRequest("Name the graph: '?graph=IRI' or '?default'. / Oppgi grafen: "
-                         "'?graph=IRI' eller '?default'.")
+        raise InvalidRequest(say("Name the graph: '?graph=IRI' or '?default'.",
+                                 "Oppgi grafen: '?graph=IRI' eller '?default'.",
+                                 "Oppgje grafen: '?graph=IRI' eller '?default'."))
     return graph
 
 
@@ -104,7 +108,8 @@ def write_graph(
 def delete_graph(settings: Settings, store: Store, graph: str, *, admin: bool,
                  who: str = "admin") -> None:
     if not _exists(store, graph):
-        raise NotFound(f"No graph <{graph}>. / Ingen graf <{graph}>.")
+        raise NotFound(say(f"No graph <{graph}>.", f"Ingen graf <{graph}>.",
+                           f"Ingen graf <{graph}>."))
 
     def simulate(copy: ox.Store) -> None:
         copy.clear_graph(_term(graph))
@@ -132,7 +137,8 @@ def read_graph(request: Request, store: StoreDep) -> Response:
     graph = _required(target_graph(request))
     media_type = negotiate(request.headers.get("accept"), list(GRAPH_TYPES))
     if not _exists(store, graph):
-        raise NotFound(f"No graph <{graph}>. / Ingen graf <{graph}>.")
+        raise NotFound(say(f"No graph <{graph}>.", f"Ingen graf <{graph}>.",
+                           f"Ingen graf <{graph}>."))
     body = store.export(media_type, graph=graph)
     if request.method == "HEAD":
         return Response(media_type=media_type, headers={"Content-Length": str(len(body))})

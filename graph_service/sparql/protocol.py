@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.core.errors import InvalidRequest, NoAcceptableFormat, UnsupportedFormat
+from graph_service.core.errors import InvalidRequest, NoAcceptableFormat, UnsupportedFormat, say
 from graph_service.core.media import (
     GRAPH_TYPES,
     RESULTS_TYPES,
@@ -74,12 +74,15 @@ def check_parameters(pairs: Sequence[tuple[str, str]], body_query: str | None = 
         queries.append(body_query)
     if any(k in ("update", "using-graph-uri", "using-named-graph-uri") for k, _ in pairs):
         raise InvalidRequest(
-            "The query endpoint does not run updates; send SPARQL Update to /update. / "
-            "Spørreendepunktet kjører ikke oppdateringer; send SPARQL Update til /update."
+            say("The query endpoint does not run updates; send SPARQL Update to /update.",
+                "Spørreendepunktet kjører ikke oppdateringer; send SPARQL Update til /update.",
+                "Spørjeendepunktet køyrer ikkje oppdateringar; send SPARQL Update til "
+                "/update.")
         )
     if len(queries) > 1:
-        raise InvalidRequest("Exactly one query per request, got several. / "
-                         "Nøyaktig én spørring per forespørsel.")
+        raise InvalidRequest(say("Exactly one query per request, got several.",
+                                 "Nøyaktig én spørring per forespørsel.",
+                                 "Nøyaktig éi spørjing per førespurnad."))
     formats = [v for k, v in pairs if k == "format" and v]
     return ProtocolRequest(
         query=queries[0] if queries else None,
@@ -103,17 +106,24 @@ async def read_protocol_request(request: Request) -> ProtocolRequest:
     if media_type == "application/sparql-query":
         charset = re.search(r"charset\s*=\s*\"?([\w-]+)", content_type, re.I)
         if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
-            raise UnsupportedFormat("A direct POST query must be UTF-8. / Må være UTF-8.")
+            raise UnsupportedFormat(say("A direct POST query must be UTF-8.",
+                                    "En spørring sendt direkte med POST må være UTF-8.",
+                                    "Ei spørjing send direkte med POST må vere UTF-8."))
         try:
             text = (await request.body()).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidRequest(f"The query is not valid UTF-8: {exc}") from exc
+            raise InvalidRequest(say(f"The query is not valid UTF-8: {exc}.",
+                                 "Spørringen er ikke gyldig UTF-8.",
+                                 "Spørjinga er ikkje gyldig UTF-8.")) from exc
         return check_parameters(pairs, body_query=text)
     if media_type == "application/sparql-update":
         check_parameters([*pairs, ("update", "")])
     raise UnsupportedFormat(
-        "POST a query as application/x-www-form-urlencoded or application/sparql-query. / "
-        "Send spørringen som application/x-www-form-urlencoded eller application/sparql-query."
+        say("POST a query as application/x-www-form-urlencoded or application/sparql-query.",
+            "Send spørringen som application/x-www-form-urlencoded eller "
+            "application/sparql-query.",
+            "Send spørjinga som application/x-www-form-urlencoded eller "
+            "application/sparql-query.")
     )
 
 
@@ -136,14 +146,20 @@ def choose_result_types(accept: str | None, fmt: str | None) -> tuple[str | None
         chosen = (results if results in RESULTS_TYPES else None,
                   graph if graph in GRAPH_TYPES else None)
         if chosen == (None, None):
-            raise NoAcceptableFormat(f"Unknown result format {fmt!r}. / Ukjent resultatformat.")
+            raise NoAcceptableFormat(say(f"Unknown result format {fmt!r}.",
+                                     f"Ukjent resultatformat {fmt!r}.",
+                                     f"Ukjent resultatformat {fmt!r}."))
         return chosen
     results_type = _preferred_with_aliases(accept, list(RESULTS_TYPES), RESULTS_ALIASES)
     graph_type = _preferred_with_aliases(accept, list(GRAPH_TYPES), GRAPH_ALIASES)
     if results_type is None and graph_type is None:
         raise NoAcceptableFormat(
-            "No result format matches the Accept header; SELECT/ASK offer "
-            f"{', '.join(RESULTS_TYPES)}; CONSTRUCT/DESCRIBE offer {', '.join(GRAPH_TYPES)}."
+            say("No result format matches the Accept header; SELECT/ASK offer "
+                f"{', '.join(RESULTS_TYPES)}; CONSTRUCT/DESCRIBE offer {', '.join(GRAPH_TYPES)}.",
+                "Ingen resultatformat passer med Accept-hodet; SELECT/ASK gir "
+                f"{', '.join(RESULTS_TYPES)}; CONSTRUCT/DESCRIBE gir {', '.join(GRAPH_TYPES)}.",
+                "Inkje resultatformat passar med Accept-hovudet; SELECT/ASK gjev "
+                f"{', '.join(RESULTS_TYPES)}; CONSTRUCT/DESCRIBE gjev {', '.join(GRAPH_TYPES)}.")
         )
     return results_type, graph_type
 
@@ -236,9 +252,10 @@ async def _handle(request: Request, store: Store, settings: Settings) -> Respons
                     describe_service, store, settings, str(request.url_for("run_query")), choice
                 )
                 return Response(body, media_type=choice, headers={"Vary": "Accept"})
-        raise InvalidRequest("Missing the 'query' parameter. / Parameteren 'query' mangler.")
+        raise InvalidRequest(say("Missing the 'query' parameter.", "Parameteren 'query' mangler.",
+                                 "Parameteren 'query' manglar."))
     if not protocol.query.strip():
-        raise InvalidRequest("The query is empty. / Spørringen er tom.")
+        raise InvalidRequest(say("The query is empty.", "Spørringen er tom.", "Spørjinga er tom."))
     if request.method != "POST" and not protocol.format and browser_wants_page(accept):
         return render_editor(request, settings, protocol.query)  # a shared link
     return await answer_query(

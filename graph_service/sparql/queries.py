@@ -11,11 +11,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from graph_service.core.errors import NotFound
+from graph_service.core.errors import NotFound, say
 from graph_service.core.media import negotiate
 from graph_service.settings import Settings
 from graph_service.sparql.catalogue import NamedQuery, bind_parameters, catalogue_for
-from graph_service.sparql.protocol import answer_query
+from graph_service.sparql.protocol import answer_query, browser_wants_page
+from graph_service.sparql.query_view_routes import answer_with_page
 from graph_service.web.deps import SettingsDep, StoreDep
 from graph_service.web.html import render_page
 
@@ -24,16 +25,19 @@ def _base_url(request: Request) -> str:
     return str(request.base_url)
 
 
-def _run_named(name: str, request: Request, store: Any, settings: Settings) -> Any:
+async def _run_named(name: str, request: Request, store: Any, settings: Settings) -> Response:
     named = catalogue_for(settings).get(name)
     if named is None:
-        raise NotFound(f"No query named {name!r}. / Ingen spørring heter {name!r}.")
+        raise NotFound(say(f"No query named {name!r}.", f"Ingen spørring heter {name!r}.",
+                            f"Inga spørjing heiter {name!r}."))
     values: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         values.setdefault(key, []).append(value)
     text = bind_parameters(named, values)
     formats = [v for k, v in request.query_params.multi_items() if k == "format" and v]
-    return answer_query(store, settings, text, limiter=request.app.state.stream_limiter,
+    if not formats and browser_wants_page(request.headers.get("accept")):
+        return await answer_with_page(request, store, settings, named, text)  # the drawn view
+    return await answer_query(store, settings, text, limiter=request.app.state.stream_limiter,
                         accept=request.headers.get("accept"),
                         fmt=formats[0] if formats else None)  # the first, as on /sparql
 
@@ -41,7 +45,8 @@ def _run_named(name: str, request: Request, store: Any, settings: Settings) -> A
 def _openapi_parameters(named: NamedQuery) -> list[dict[str, Any]]:
     params = [
         {"name": p.name, "in": "query", "required": p.required and p.default is None,
-         "description": f"{p.description['en']} / {p.description['nb']}", "schema": p.schema()}
+         "description": say(p.description["en"], p.description["nb"], p.description["nn"]),
+         "schema": p.schema()}
         for p in named.params
     ]
     params.append({"name": "format", "in": "query", "required": False,
@@ -76,8 +81,7 @@ def build_router(settings: Settings) -> APIRouter:
 
 def _add_operation(router: APIRouter, named: NamedQuery) -> None:
     async def run_this(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-        result: Response = await _run_named(named.name, request, store, settings)
-        return result
+        return await _run_named(named.name, request, store, settings)
 
     router.add_api_route(
         f"/queries/{named.name}",
@@ -85,7 +89,7 @@ def _add_operation(router: APIRouter, named: NamedQuery) -> None:
         methods=["GET"],
         name=f"query_{named.name.replace('-', '_')}",
         summary=named.summary["en"],
-        description=f"{named.description['en']}\n\n{named.description['nb']}",
+        description="\n\n".join(named.description[k] for k in ("en", "nb", "nn")),
         openapi_extra={"parameters": _openapi_parameters(named)},
         response_class=Response,
     )
@@ -97,5 +101,4 @@ async def run_named_query(
     name: str, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:
     """Run one named query with its parameters from the query string."""
-    result: Response = await _run_named(name, request, store, settings)
-    return result
+    return await _run_named(name, request, store, settings)

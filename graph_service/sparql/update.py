@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.core.errors import InvalidRequest, UnsupportedFormat
+from graph_service.core.errors import InvalidRequest, UnsupportedFormat, say
 from graph_service.core.media import base_media_type
 from graph_service.core.sparql_text import refuse_remote_fetches
 from graph_service.store.changelog import Change, append, dataset_iri, record
@@ -31,27 +31,37 @@ async def read_update(request: Request) -> str:
         form = await request.form()
         values = form.getlist("update")
         if len(values) > 1:
-            raise InvalidRequest("Give the 'update' parameter once. / Oppgi parameteren 'update' "
-                             "bare én gang.")
+            raise InvalidRequest(say("Give the 'update' parameter once.",
+                                     "Oppgi parameteren 'update' bare én gang.",
+                                     "Oppgje parameteren 'update' berre éin gong."))
         if not values or not isinstance(values[0], str):
-            raise InvalidRequest("Missing the 'update' parameter. / Mangler parameteren 'update'.")
+            raise InvalidRequest(say("Missing the 'update' parameter.",
+                                     "Mangler parameteren 'update'.",
+                                     "Manglar parameteren 'update'."))
         given += [name for name in DATASET_PARAMETERS if name in form and name not in given]
         raw = values[0].encode("utf-8")
     else:
         raise UnsupportedFormat(
-            "Send application/sparql-update or a form with 'update='. / Send "
-            "application/sparql-update eller et skjema med 'update='.")
+            say("Send application/sparql-update or a form with 'update='.",
+                "Send application/sparql-update eller et skjema med 'update='.",
+                "Send application/sparql-update eller eit skjema med 'update='."))
     if given:
-        raise InvalidRequest(f"{' and '.join(given)}: not supported; name the graphs with USING or "
-                         f"WITH in the update. / {' og '.join(given)} støttes ikke; oppgi "
-                         "grafene med USING eller WITH i oppdateringen.")
+        raise InvalidRequest(say(
+            f"{' and '.join(given)}: not supported; name the graphs with USING or WITH in the "
+            "update.",
+            f"{' og '.join(given)} støttes ikke; oppgi grafene med USING eller WITH i "
+            "oppdateringen.",
+            f"{' og '.join(given)} er ikkje støtta; oppgje grafane med USING eller WITH i "
+            "oppdateringa."))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidRequest(f"The update is not UTF-8: {exc}. / Oppdateringen er ikke UTF-8. / "
-                             "Oppdateringa er ikkje UTF-8.") from exc
+        raise InvalidRequest(say(f"The update is not UTF-8: {exc}.",
+                                     "Oppdateringen er ikke UTF-8.",
+                                     "Oppdateringa er ikkje UTF-8.")) from exc
     if not text.strip():
-        raise InvalidRequest("The update is empty. / Oppdateringen er tom.")
+        raise InvalidRequest(say("The update is empty.", "Oppdateringen er tom.",
+                                 "Oppdateringa er tom."))
     return text
 
 

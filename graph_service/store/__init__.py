@@ -119,18 +119,19 @@ def replace_graphs_update(graphs: Mapping[str, bytes]) -> str:
         target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
         parts.append(f"DROP SILENT {target}")
         if ntriples.strip():
-            body = ntriples.decode("utf-8")
-            inner = body if graph == DEFAULT_GRAPH else f"{target} {{\n{body}\n}}"
-            parts.append(f"INSERT DATA {{\n{inner}\n}}")
+            parts.append(add_to_graph_update(graph, ntriples))
     return " ;\n".join(parts)
 
 
 def add_to_graph_update(graph: str, ntriples: bytes) -> str:
-    """One SPARQL update adding N-Triples to a graph."""
+    """One SPARQL update adding N-Triples to a graph. With blank nodes it is an INSERT
+    template (fresh nodes, as INSERT DATA makes them), which every store takes; Virtuoso
+    refuses blank nodes in INSERT DATA."""
     body = ntriples.decode("utf-8")
-    if graph == DEFAULT_GRAPH:
-        return f"INSERT DATA {{\n{body}\n}}"
-    return f"INSERT DATA {{ GRAPH {graph_iri_term(graph)} {{\n{body}\n}} }}"
+    inner = body if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)} {{\n{body}\n}}"
+    if "_:" in body:
+        return f"INSERT {{\n{inner}\n}} WHERE {{}}"
+    return f"INSERT DATA {{\n{inner}\n}}"
 
 
 def joined(*operations: str) -> str:

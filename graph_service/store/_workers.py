@@ -30,6 +30,7 @@ from graph_service.core.errors import (
     QueryTimeout,
     StoreFault,
     Unavailable,
+    say,
 )
 from graph_service.core.sparql_text import syntax_error_from
 
@@ -148,13 +149,34 @@ class _Reaper:
             lease.expire()
 
 
+class _Slots(threading.BoundedSemaphore):
+    """The pool's semaphore, counting the slots taken so operators can see the occupancy."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.taken = 0
+        self._count = threading.Lock()
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        got = super().acquire(blocking, timeout)
+        if got:
+            with self._count:
+                self.taken += 1
+        return got
+
+    def release(self, n: int = 1) -> None:
+        super().release(n)
+        with self._count:
+            self.taken -= n
+
+
 class WorkerPool:
     """At most `size` workers; a query waits for a free one within its own deadline."""
 
     def __init__(self, size: int, *, max_waiting: int, reap_grace: float) -> None:
         """`max_waiting` queries may wait for a worker, each on a thread of the request pool:
         keep it below Settings.request_threads, so waiters never take every thread."""
-        self._slots = threading.BoundedSemaphore(size)
+        self._slots = _Slots(size)
         self._waiting = 0
         self._max_waiting = max_waiting
         self._waiting_lock = threading.Lock()
@@ -191,8 +213,9 @@ class WorkerPool:
         if not acquired:
             on_done()
             raise QueryTimeout(
-                "No query worker became free before the query timeout. / Ingen "
-                "spørringsarbeider ble ledig før tidsgrensen."
+                say("No query worker became free before the query timeout.",
+                    "Ingen spørringsarbeider ble ledig før tidsgrensen.",
+                    "Ingen spørjearbeidar vart ledig før tidsgrensa.")
             )
         try:
             worker = self._idle.get_nowait()
@@ -217,6 +240,10 @@ class WorkerPool:
             raise _error_for(message)
         return message[1], message[2], self._stream(lease)
 
+    def occupancy(self) -> dict[str, int]:
+        """Workers in use, the pool's size and the queries waiting for a worker (/metrics)."""
+        return {"busy": self._slots.taken, "size": self._size, "waiting": self._waiting}
+
     def _acquire_slot(self, deadline: float) -> bool:
         """Wait for a worker within the deadline; a full queue is refused at once (503)."""
         if self._slots.acquire(blocking=False):
@@ -224,8 +251,9 @@ class WorkerPool:
         with self._waiting_lock:
             if self._waiting >= self._max_waiting:
                 raise Unavailable(
-                    "All query workers are busy and too many queries are waiting; try again "
-                    "shortly. / Alle spørringsarbeidere er opptatt; prøv igjen om litt.",
+                    say("All query workers are busy and too many queries are waiting; try again "
+                        "shortly.", "Alle spørringsarbeidere er opptatt; prøv igjen om litt.",
+                        "Alle spørjearbeidarane er opptekne; prøv igjen om litt."),
                     retry_after=1,
                 )
             self._waiting += 1
@@ -256,15 +284,17 @@ class WorkerPool:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not worker.conn.poll(remaining):
             raise QueryTimeout(
-                "The query did not finish within the time limit and was stopped. / "
-                "Spørringen ble ikke ferdig innen tidsgrensen og ble stoppet."
+                say("The query did not finish within the time limit and was stopped.",
+                    "Spørringen ble ikke ferdig innen tidsgrensen og ble stoppet.",
+                    "Spørjinga vart ikkje ferdig innan tidsgrensa og vart stoppa.")
             )
         try:
             message: tuple[Any, ...] = worker.conn.recv()
         except (EOFError, OSError) as exc:
             raise StoreFault(
-                "The query worker stopped unexpectedly. / Spørringsarbeideren stoppet uventet. / "
-                "Spørjearbeidaren stoppa uventa."
+                say("The query worker stopped unexpectedly.",
+                    "Spørringsarbeideren stoppet uventet.",
+                    "Spørjearbeidaren stoppa uventa.")
             ) from exc
         return message
 
@@ -295,13 +325,17 @@ def _error_for(message: tuple[Any, ...]) -> Exception:
         return syntax_error_from(message[1])
     if kind == "not_acceptable":
         form = "SELECT/ASK" if message[1] != "graph" else "CONSTRUCT/DESCRIBE"
-        return NoAcceptableFormat(f"No acceptable media type for a {form} result.")
+        return NoAcceptableFormat(say(f"No acceptable media type for a {form} result.",
+                                     f"Ingen akseptabel medietype for et {form}-resultat.",
+                                     f"Ingen akseptabel medietype for eit {form}-resultat."))
     if kind == "error":
         return InvalidRequest(
-            f"The query could not be evaluated / Spørringen kunne ikke evalueres / Spørjinga "
-            f"kunne ikkje evaluerast: {message[1]}"
+            say(f"The query could not be evaluated: {message[1]}",
+                "Spørringen kunne ikke evalueres.", "Spørjinga kunne ikkje evaluerast.")
         )
     if kind == "fault":
-        return StoreFault(f"The store failed while answering: {message[1]} / Lageret feilet under "
-                          "svaret. / Lageret feila under svaret.")
-    return StoreFault(f"Unexpected message from a query worker: {kind}")
+        return StoreFault(say(f"The store failed while answering: {message[1]}",
+                              "Lageret feilet under svaret.", "Lageret feila under svaret."))
+    return StoreFault(say(f"Unexpected message from a query worker: {kind}.",
+                          "Uventet melding fra en spørringsarbeider.",
+                          "Uventa melding frå ein spørjearbeidar."))

@@ -14,7 +14,7 @@ from typing import cast
 
 import pyoxigraph as ox
 
-from graph_service.core.errors import StoreFault
+from graph_service.core.errors import StoreFault, say
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES
 from graph_service.core.sparql_text import declares_dataset, syntax_error_from, update_refused
 from graph_service.store import (
@@ -73,9 +73,9 @@ class EmbeddedStore:
         try:
             checkpoint = self._acquire_checkpoint()
         except OSError as exc:  # the disk's fault, never the query's
-            raise StoreFault(f"The store could not prepare a consistent view: {exc}. / Lageret "
-                             "kunne ikke lage en konsistent visning. / Lageret kunne ikkje lage "
-                             "ei konsistent vising.") from exc
+            raise StoreFault(say(f"The store could not prepare a consistent view: {exc}.",
+                                 "Lageret kunne ikke lage en konsistent visning.",
+                                 "Lageret kunne ikkje lage ei konsistent vising.")) from exc
         job = {
             "checkpoint": str(checkpoint.path),
             "query": request.query,
@@ -122,6 +122,10 @@ class EmbeddedStore:
             self._count = (generation, len(self._store))
         return self._count[1]
 
+    def worker_occupancy(self) -> dict[str, int]:
+        """The query workers in use, their number and the queries waiting (for /metrics)."""
+        return self._pool.occupancy()
+
     def state(self) -> str:
         generation = self._generation  # read first: a write meanwhile makes this entry stale
         cached = self._state
@@ -153,8 +157,8 @@ class EmbeddedStore:
         except (ValueError, RuntimeError) as exc:  # the update's own fault: DROP of a missing graph
             raise update_refused(exc) from exc
         except OSError as exc:  # the disk's, not the client's
-            raise StoreFault(f"The store could not write: {exc}. / Lageret kunne ikke skrive. / "
-                             "Lageret kunne ikkje skrive.") from exc
+            raise StoreFault(say(f"The store could not write: {exc}.", "Lageret kunne ikke skrive.",
+                                 "Lageret kunne ikkje skrive.")) from exc
         finally:
             self._changed()
 

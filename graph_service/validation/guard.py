@@ -12,7 +12,7 @@ from typing import TypeVar
 import pyoxigraph as ox
 
 from graph_service.core.content import content_files
-from graph_service.core.errors import Forbidden
+from graph_service.core.errors import Forbidden, say
 from graph_service.core.identifiers import graph_iri
 from graph_service.core.sparql_text import syntax_error_from, update_refused
 from graph_service.settings import Settings
@@ -71,10 +71,13 @@ def guarded_write(
             before = {q for q in snapshot.quads if is_protected(settings, q.graph_name)}
             if before != {q for q in after if is_protected(settings, q.graph_name)}:
                 raise Forbidden(
-                    "Submissions and their provenance change only through /submissions, and "
-                    "the curated graphs only with the administrator token. / Innsendinger og "
-                    "deres proveniens endres bare gjennom /submissions, og de kuraterte "
-                    "grafene bare med administratornøkkelen.")
+                    say("Submissions and their provenance change only through /submissions, and "
+                        "the curated graphs only with the administrator token.",
+                        "Innsendinger og deres proveniens endres bare gjennom /submissions, og "
+                        "de kuraterte grafene bare med administratornøkkelen.",
+                        "Innsendingar og proveniensen deira blir berre endra gjennom "
+                        "/submissions, og dei kuraterte grafane berre med "
+                        "administratornøkkelen."))
             live = quads_to_live_graph(settings, after)
             before_live = snapshot.live_graph(settings)
             changed = changed_nodes(set(live) ^ set(before_live))

@@ -17,6 +17,14 @@ SEVERITY_RANK = {str(SH.Violation): 0, str(SH.Warning): 1, str(SH.Info): 2}
 ResultKey = tuple[str, "str | None", "str | None", str, str]
 
 
+# The text report's first line: conforms, does not, and the words after the two counts.
+SUMMARY = {
+    "en": ("Conforms", "Does not conform", "violation(s)", "result(s)"),
+    "nb": ("Er gyldig", "Er ikke gyldig", "brudd", "resultat(er)"),
+    "nn": ("Er gyldig", "Er ikkje gyldig", "brot", "resultat"),
+}
+
+
 @dataclass
 class ValidationResult:
     severity: str
@@ -90,10 +98,9 @@ class ValidationOutcome:
         }
 
     def as_text(self, lang: str = "en") -> str:
-        head = {"en": ("Conforms", "Does not conform"), "nb": ("Er gyldig", "Er ikke gyldig")}
-        yes, no = head.get(lang, head["en"])
-        lines = [f"{yes if self.conforms else no}: {len(self.violations)} violation(s), "
-                 f"{len(self.results)} result(s)"]
+        yes, no, violations, results = SUMMARY.get(lang, SUMMARY["en"])
+        lines = [f"{yes if self.conforms else no}: {len(self.violations)} {violations}, "
+                 f"{len(self.results)} {results}"]
         for r in self.results:
             severity = r.severity.rsplit("#", 1)[-1]
             where = f" {r.path}" if r.path else ""

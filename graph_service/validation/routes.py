@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from graph_service.core.errors import InvalidRequest, InvalidSyntax
+from graph_service.core.errors import InvalidRequest, InvalidSyntax, say
 from graph_service.core.media import PARSEABLE_TYPES, SUFFIX_TYPES, base_media_type, negotiate
 from graph_service.core.media import resolve_format as resolve_media_type
 from graph_service.core.rdf_input import parse_body
@@ -80,9 +80,12 @@ async def _read_form(form: Any) -> Submission:
     if isinstance(text, str) and text.strip():
         return Submission(text.encode("utf-8"), chosen or "text/turtle", text)
     raise InvalidRequest(
-        "Nothing to validate: send RDF in the body, a file in the 'file' field or text in the "
-        "'data' field. / Ingenting å validere: send RDF i kroppen, en fil i feltet 'file' "
-        "eller tekst i feltet 'data'."
+        say("Nothing to validate: send RDF in the body, a file in the 'file' field or text in "
+            "the 'data' field.",
+            "Ingenting å validere: send RDF i kroppen, en fil i feltet 'file' eller tekst i "
+            "feltet 'data'.",
+            "Ingenting å validere: send RDF i kroppen, ei fil i feltet 'file' eller tekst i "
+            "feltet 'data'.")
     )
 
 

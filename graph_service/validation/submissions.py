@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SH, VOID, XSD
 from starlette.concurrency import run_in_threadpool
 
-from graph_service.core.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from graph_service.core.errors import Conflict, Forbidden, InvalidRequest, NotFound, say
 from graph_service.core.identifiers import slugify
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, negotiate
 from graph_service.core.rdf_input import ntriples, parse_body
@@ -141,8 +141,9 @@ def find_by_hash(store: Store, settings: Settings, digest: str) -> str | None:
 
 def _duplicate(settings: Settings, existing: str) -> Conflict:
     location = f"/submissions/{_id_of(settings, existing)}"
-    return Conflict("The same content has already been submitted. / Det samme innholdet er "
-                    f"allerede sendt inn. / Det same innhaldet er alt sendt inn: {location}",
+    return Conflict(say(f"The same content has already been submitted: {location}",
+                        f"Det samme innholdet er allerede sendt inn: {location}",
+                        f"Det same innhaldet er alt sendt inn: {location}"),
                     location=location)
 
 
@@ -156,7 +157,9 @@ def submit(
     """Validate and, if it conforms, store data and provenance in ONE update (atomic)."""
     quads = parse_body(body, media_type)
     if not quads:
-        raise InvalidRequest("The submission holds no triples. / Innsendingen har ingen tripler.")
+        raise InvalidRequest(say("The submission holds no triples.",
+                                 "Innsendingen har ingen tripler.",
+                                 "Innsendinga har ingen triplar."))
     digest = content_hash(quads)
     with write_lock:
         existing = find_by_hash(store, settings, digest)
@@ -193,11 +196,14 @@ def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> 
     with write_lock:
         record = read_record(store, settings, submission_id)
         if record["withdrawn"]:
-            raise Conflict("The submission is already withdrawn. / Innsendingen er allerede "
-                           "trukket tilbake.")
+            raise Conflict(say("The submission is already withdrawn.",
+                               "Innsendingen er allerede trukket tilbake.",
+                               "Innsendinga er alt trekt tilbake."))
         if who not in ("admin", record["submitter"]):
-            raise Forbidden("Only the submitter or an administrator may withdraw it. / Bare "
-                            "innsenderen eller en administrator kan trekke den tilbake.")
+            raise Forbidden(say("Only the submitter or an administrator may withdraw it.",
+                                "Bare innsenderen eller en administrator kan trekke den tilbake.",
+                                "Berre innsendaren eller ein administrator kan trekkje ho "
+                                "tilbake."))
         g = submission_graph(settings, submission_id)
         agent, now = agent_iri(settings, who), _now()
         activity = f"{g}#withdrawal-{uuid.uuid4().hex[:12]}"  # this withdrawal's, and no other's
@@ -221,8 +227,9 @@ def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> 
         done_by = _select(store, settings, f"""SELECT ?a WHERE {{ GRAPH <{meta}> {{
             <{g}> <{PROV.wasInvalidatedBy}> ?a }} }}""")
         if [row["a"] for row in done_by] != [activity]:
-            raise Conflict("The submission is already withdrawn. / Innsendingen er allerede "
-                           "trukket tilbake. / Innsendinga er alt trekt tilbake.")
+            raise Conflict(say("The submission is already withdrawn.",
+                               "Innsendingen er allerede trukket tilbake.",
+                               "Innsendinga er alt trekt tilbake."))
 
 
 _RECORD_SELECT = f"""
@@ -268,13 +275,17 @@ def list_submissions(
 
 def read_record(store: Store, settings: Settings, submission_id: str) -> dict[str, Any]:
     if not submission_id.replace("-", "").isalnum():
-        raise NotFound(f"No submission {submission_id!r}. / Ingen innsending {submission_id!r}.")
+        raise NotFound(say(f"No submission {submission_id!r}.",
+                                 f"Ingen innsending {submission_id!r}.",
+                                 f"Inga innsending {submission_id!r}."))
     graph = submission_graph(settings, submission_id)
     query = _RECORD_SELECT.replace("META", metadata_graph(settings)).replace(
         "FILTER_HERE", f"FILTER(?g = <{graph}>)")
     rows = _select(store, settings, query)
     if not rows:
-        raise NotFound(f"No submission {submission_id!r}. / Ingen innsending {submission_id!r}.")
+        raise NotFound(say(f"No submission {submission_id!r}.",
+                                 f"Ingen innsending {submission_id!r}.",
+                                 f"Inga innsending {submission_id!r}."))
     return _record(settings, rows[0])
 
 
@@ -307,8 +318,9 @@ def _serialise(quads: list[ox.Quad], media_type: str) -> bytes:
 def _page_number(request: Request, name: str, default: int, upper: int) -> int:
     raw = request.query_params.get(name, str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= upper:
-        raise InvalidRequest(f"'{name}' must be a whole number from 1 to {upper}. / '{name}' må "
-                         f"være et heltall fra 1 til {upper}.")
+        raise InvalidRequest(say(f"'{name}' must be a whole number from 1 to {upper}.",
+                                 f"'{name}' må være et heltall fra 1 til {upper}.",
+                                 f"'{name}' må vere eit heiltal frå 1 til {upper}."))
     return int(raw)
 
 

@@ -21,6 +21,8 @@ from graph_service.store import version_time
 READ_METHODS = {"GET", "HEAD"}
 # Request headers that select a representation: they are part of the ETag.
 _SELECTING = (b"accept", b"accept-language", b"authorization")
+# Files, and the counters of /metrics (they move while the store stays the same).
+UNCACHED_PREFIXES = ("/static", "/metrics")
 
 
 def is_write(method: str, path: str) -> bool:
@@ -127,7 +129,7 @@ class CachingMiddleware:
         method, path = scope["method"], scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         validators: list[tuple[bytes, bytes]] = []
-        reads_store = method in READ_METHODS and not path.startswith("/static")
+        reads_store = method in READ_METHODS and not path.startswith(UNCACHED_PREFIXES)
         state = await self._state(scope) if reads_store else None
         if state is not None:
             etag = entity_tag(state, scope)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from graph_service.core.errors import say
 from graph_service.core.state_cache import StateCache
 from graph_service.settings import Settings
 from graph_service.store import Store
@@ -42,8 +43,8 @@ def require_writer(request: Request) -> str:
         return "admin"
     name = settings.submitter_for(presented)
     if name is None:
-        raise Unauthorized("The bearer token is not valid. / Bearer-tokenet er ikke gyldig. / "
-                           "Bearer-tokenet er ikkje gyldig.")
+        raise Unauthorized(say("The bearer token is not valid.", "Bearer-tokenet er ikke gyldig.",
+                               "Bearer-tokenet er ikkje gyldig."))
     return name
 
 

@@ -29,9 +29,11 @@ from graph_service.core.errors import (
     TooLarge,
     Unavailable,
     UnsupportedFormat,
+    in_language,
+    say,
 )
 from graph_service.core.media import preferred
-from graph_service.web.html import render_page
+from graph_service.web.html import choose_language, render_page
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,9 @@ class HttpError(SmartbyError):
 
 class Unauthorized(HttpError):
     def __init__(
-        self, detail: str = "A valid bearer token is required. / Et gyldig bearer-token kreves. "
-        "/ Eit gyldig bearer-token trengst.",
+        self, detail: str = say("A valid bearer token is required.",
+                                "Et gyldig bearer-token kreves.",
+                           "Eit gyldig bearer-token trengst."),
     ) -> None:
         super().__init__(401, "unauthorized", detail,
                          headers={"WWW-Authenticate": 'Bearer realm="smartby"'})
@@ -71,6 +74,14 @@ _FRAMEWORK_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 4
                     405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
                     413: "payload_too_large", 415: "unsupported_media_type",
                     422: "does_not_conform", 503: "service_unavailable"}
+
+
+# The framework's own answers (a path no route takes) in our three languages.
+_FRAMEWORK_DETAILS = {
+    404: say("Nothing here: no resource has this address.",
+             "Ingenting her: ingen ressurs har denne adressen.",
+             "Ingenting her: ingen ressurs har denne adressa."),
+}
 
 
 def status_of(exc: SmartbyError) -> int:
@@ -117,12 +128,15 @@ def error_payload(exc: SmartbyError, status: int, request: Request | None) -> di
 
 def render_error(request: Request, exc: SmartbyError) -> Response:
     status, headers = status_of(exc), headers_of(exc)
+    request.scope.setdefault("state", {})["error_code"] = exc.code  # for /metrics
     payload = error_payload(exc, status, request)
     if status >= 500:
         log.warning("answered %d %s to %s %s [correlation id %s]: %s", status, exc.code,
                     request.method, request.url.path, payload["correlation_id"], exc.detail)
     if wants_html(request):
-        return render_page(request, "error.html", {**payload, "status": status},
+        shown = {**payload, "status": status,  # a page speaks its own language only
+                 "detail": in_language(exc.detail, choose_language(request))}
+        return render_page(request, "error.html", shown,
                            status_code=status, headers=headers)
     return JSONResponse(payload, status_code=status, headers=headers)
 
@@ -152,13 +166,16 @@ def allowed_methods(request: Request) -> list[str]:
 def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> HttpError:
     methods = allowed_methods(request)
     if not methods:
-        return HttpError(405, "method_not_allowed", str(exc.detail),
+        return HttpError(405, "method_not_allowed",
+                         say("The method is not allowed here.", "Metoden er ikke tillatt her.",
+                             "Metoden er ikkje tillaten her."),
                          headers=dict(exc.headers or {}))
     listed = ", ".join(methods)
     return HttpError(
         405, "method_not_allowed",
-        f"{request.method} is not allowed here; use {listed}. / {request.method} er ikke "
-        f"tillatt her; bruk {listed}. / {request.method} er ikkje tillate her; bruk {listed}.",
+        say(f"{request.method} is not allowed here; use {listed}.",
+            f"{request.method} er ikke tillatt her; bruk {listed}.",
+            f"{request.method} er ikkje tillate her; bruk {listed}."),
         headers={"Allow": listed})
 
 
@@ -174,7 +191,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             return render_error(request, _method_not_allowed(request, exc))
         code = _FRAMEWORK_CODES.get(exc.status_code, "internal_error")
-        return render_error(request, HttpError(exc.status_code, code, str(exc.detail),
+        detail = _FRAMEWORK_DETAILS.get(exc.status_code, str(exc.detail))
+        return render_error(request, HttpError(exc.status_code, code, detail,
                                                headers=dict(exc.headers or {})))
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
@@ -183,14 +201,17 @@ def install_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
             for e in exc.errors()
         ]
-        return render_error(request, InvalidRequest("; ".join(parts)))
+        return render_error(request, InvalidRequest(say(
+            "; ".join(parts), "Forespørselen har en ugyldig verdi: " + "; ".join(parts),
+            "Førespurnaden har ein ugyldig verdi: " + "; ".join(parts))))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled error on %s %s [correlation id %s]", request.method,
                   request.url.path, correlation_id(request), exc_info=exc)
         return render_error(request, SmartbyError(
-            "An unexpected error occurred on the server. / Det oppstod en uventet feil på "
-            "tjenaren. / Det oppstod ein uventa feil på tenaren."))
+            say("An unexpected error occurred on the server.",
+                "Det oppstod en uventet feil på tjeneren.",
+                "Det oppstod ein uventa feil på tenaren.")))
 
     app.add_exception_handler(SmartbyError, on_domain_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

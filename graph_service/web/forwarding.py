@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from graph_service.core.errors import StoreUnavailable
+from graph_service.core.errors import StoreUnavailable, say
 from graph_service.web.caching import is_write
 from graph_service.web.errors import render_error
 
@@ -54,9 +54,10 @@ class WriteForwarding:
             answer = await self.client.request(
                 request.method, url, content=await request.body(), headers=headers)
         except httpx.HTTPError as exc:
-            return render_error(request, StoreUnavailable(
-                f"The writing replica cannot be reached: {exc}. / Replikaen som skriver kan "
-                "ikke nås. / Replikaen som skriv kan ikkje nåast."))
+            return render_error(request, StoreUnavailable(say(
+                f"The writing replica cannot be reached: {exc}.",
+                f"Replikaen som skriver kan ikke nås: {exc}.",
+                f"Replikaen som skriv kan ikkje nåast: {exc}.")))
         kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP
                 and k.lower() != "content-encoding"}
         return Response(answer.content, status_code=answer.status_code, headers=kept)

@@ -1,9 +1,11 @@
-"""Jinja2 environment, language choice (nb/en) and page rendering shared by the HTML views."""
+"""Jinja2 environment, language choice (nb/nn/en) and page rendering shared by the HTML views."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -13,7 +15,7 @@ from graph_service import __version__
 from graph_service.core.media import parse_qvalue
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-LANGUAGES = ("nb", "en")
+LANGUAGES = ("nb", "nn", "en")  # bokmål, nynorsk, English: every page speaks all three
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -24,7 +26,7 @@ environment = Environment(
 
 
 def choose_language(request: Request) -> str:
-    """`?lang=` wins, then a `lang` cookie, then Accept-Language; Norwegian by default."""
+    """`?lang=` wins, then a `lang` cookie, then Accept-Language; bokmål by default."""
     asked = request.query_params.get("lang") or request.cookies.get("lang")
     if asked in LANGUAGES:
         return asked
@@ -32,13 +34,13 @@ def choose_language(request: Request) -> str:
 
 
 def language_from_header(header: str) -> str:
-    """The best of nb and en by Accept-Language q-values (RFC 9110 §12.5.4, RFC 4647 basic
-    filtering on the primary subtag: no, nn count as nb, `*` is nb); nb if neither."""
+    """The best of nb, nn and en by Accept-Language q-values (RFC 9110 §12.5.4, RFC 4647 basic
+    filtering on the primary subtag: `no` counts as nb, `*` is nb); nb if none."""
     best, best_q = "nb", 0.0
     for element in header.split(","):
         tag, *params = (p.strip().lower() for p in element.split(";"))
         primary = tag.split("-")[0]
-        lang = "en" if primary == "en" else "nb" if primary in ("nb", "no", "nn", "*") else None
+        lang = {"en": "en", "nb": "nb", "no": "nb", "nn": "nn", "*": "nb"}.get(primary)
         q = next((parse_qvalue(value) for name, _, value in (p.partition("=") for p in params)
                   if name.strip() == "q"), 1.0)
         if lang and q > best_q:  # on a tie the first listed wins
@@ -46,9 +48,19 @@ def language_from_header(header: str) -> str:
     return best
 
 
-def t(lang: str, nb: str, en: str) -> str:
-    """Pick the text for the page language."""
-    return en if lang == "en" else nb
+def t(lang: str, nb: str, en: str, nn: str) -> str:
+    """Pick the text for the page language; every text is given in all three."""
+    return {"nb": nb, "nn": nn, "en": en}.get(lang, nb)
+
+
+def lang_link(request: Request) -> Callable[[str], str]:
+    """The same page in another language: the query string kept, `lang` replaced."""
+
+    def href(code: str) -> str:
+        pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+        return f"{request.url.path}?{urlencode([*pairs, ('lang', code)])}"
+
+    return href
 
 
 def render_page(
@@ -63,7 +75,9 @@ def render_page(
     page = environment.get_template(template).render(
         request=request,
         lang=lang,
-        t=lambda nb, en: t(lang, nb, en),
+        languages=LANGUAGES,
+        lang_href=lang_link(request),
+        t=lambda nb, en, nn: t(lang, nb, en, nn),
         version=__version__,
         path=request.url.path,
         **context,

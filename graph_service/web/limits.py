@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graph_service.core.errors import TooLarge
+from graph_service.core.errors import TooLarge, say
 from graph_service.web.errors import render_error
 
 
@@ -42,6 +42,6 @@ class BodySizeLimit:
 
 
 def too_large(limit: int) -> TooLarge:
-    return TooLarge(f"The request body is larger than the limit of {limit} bytes. / "
-                    f"Forespørselen er større enn grensen på {limit} byte. / "
-                    f"Førespurnaden er større enn grensa på {limit} byte.")
+    return TooLarge(say(f"The request body is larger than the limit of {limit} bytes.",
+                        f"Forespørselen er større enn grensen på {limit} byte.",
+                        f"Førespurnaden er større enn grensa på {limit} byte."))

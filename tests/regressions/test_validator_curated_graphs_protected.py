@@ -6,7 +6,7 @@ graphs of their own."""
 from __future__ import annotations
 
 import pytest
-from conftest import ADMIN, WRITER
+from conftest import ADMIN, VIRTUOSO_DROP, WRITER, virtuoso_limitation
 from fastapi.testclient import TestClient
 
 UPDATE = {"Content-Type": "application/sparql-update"}
@@ -37,7 +37,10 @@ def test_a_writer_cannot_change_the_curated_graphs(client: TestClient, update: s
     assert count(client, PROJECTS) == before > 0
 
 
-def test_a_writer_still_writes_graphs_of_their_own(client: TestClient) -> None:
+def test_a_writer_still_writes_graphs_of_their_own(
+    client: TestClient, backend: str, request: pytest.FixtureRequest
+) -> None:
+    virtuoso_limitation(request, backend, VIRTUOSO_DROP)
     update = (f'INSERT DATA {{ GRAPH <{OWN}> {{ <https://example.org/note> '
               f'<http://www.w3.org/2000/01/rdf-schema#comment> "a note"@en }} }}')
     assert client.post("/update", content=update, headers={**UPDATE, **WRITER}).status_code == 204

@@ -17,8 +17,10 @@ import pyoxigraph as ox
 from graph_service.core.errors import (
     NoAcceptableFormat,
     QueryTimeout,
+    StoreFault,
     StoreUnavailable,
     Unavailable,
+    say,
 )
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, RESULTS_TYPES
 from graph_service.store import (
@@ -40,6 +42,8 @@ from graph_service.store.remote.transport import (
 )
 
 __all__ = ["STAGING_PREFIX", "RemoteStore", "query_form"]
+# How Oxigraph server ends a 200 answer whose evaluation its --timeout-s cancelled.
+_CANCELLED = b"operation has been cancelled"
 
 log = logging.getLogger(__name__)
 
@@ -66,24 +70,22 @@ class RemoteStore(Transport):
                 "application/sparql-results+json" if form != "graph" else "text/turtle"
             )
         deadline = time.monotonic() + request.timeout
-        http_request = self._client.build_request(
-            "POST",
-            self.query_url,
-            params=tuple(self._dataset_params(  # a tuple: httpx's types want it covariant
-                request.default_graph_uris, request.named_graph_uris, request.query
-            )),
-            content=request.query.encode(),
-            headers={"Content-Type": "application/sparql-query", "Accept": accept or "*/*"},
-        )
+        http_request = self._query_request(request.query, self._dataset_params(
+            request.default_graph_uris, request.named_graph_uris, request.query
+        ), accept or "*/*")
         response = self._send(http_request, read=True, timeout=request.timeout, stream=True)
         try:
             self._check(response, what="query")
+            self._check_complete(response)
             media_type = response.headers.get("content-type", "").split(";")[0].strip()
-            if form is None:
+            if form is None:  # the store's answer tells the form; judge by that form's type
                 form = "graph" if media_type in GRAPH_TYPES else "solutions"
-            if wanted is None and form is not None and accept and media_type:
+                wanted = request.graph_type if form == "graph" else request.results_type
+            if wanted is None and accept and media_type:
                 kind = "SELECT/ASK" if form != "graph" else "CONSTRUCT/DESCRIBE"
-                raise NoAcceptableFormat(f"No acceptable media type for a {kind} result.")
+                raise NoAcceptableFormat(say(f"No acceptable media type for a {kind} result.",
+                                     f"Ingen akseptabel medietype for et {kind}-resultat.",
+                                     f"Ingen akseptabel medietype for eit {kind}-resultat."))
         except BaseException:
             response.close()
             raise
@@ -95,24 +97,44 @@ class RemoteStore(Transport):
 
     @staticmethod
     def _stream(response: httpx.Response, deadline: float) -> Iterator[bytes]:
-        """The store's bytes as they arrive, cut off at the query's deadline."""
+        """The store's bytes as they arrive, cut off at the query's deadline. The last chunk
+        is held back until the body has ended, so a body the store cut off itself (Oxigraph
+        server's `--timeout-s` ends a 200 with "…has been cancelled") fails before the end."""
+        held = b""
         try:
             for chunk in response.iter_raw():
                 if time.monotonic() > deadline:
                     count_abandoned(response.request)
-                    raise QueryTimeout("The result did not arrive within the time limit.")
+                    raise QueryTimeout(say("The result did not arrive within the time limit.",
+                                   "Resultatet kom ikke innen tidsgrensen.",
+                                   "Resultatet kom ikkje innan tidsgrensa."))
                 if chunk:
-                    yield chunk
+                    if held:
+                        yield held
+                    held = chunk
+            if _CANCELLED in (held[-200:] if held else b""):
+                raise StoreFault(say("The store cancelled the query and cut its result short.",
+                                     "Lageret avbrøt spørringen og kuttet resultatet.",
+                                     "Lageret avbraut spørjinga og kutta resultatet."))
+            if held:
+                yield held
         except httpx.TimeoutException as exc:
             count_abandoned(response.request)
-            raise QueryTimeout("The result did not arrive within the time limit.") from exc
+            raise QueryTimeout(say("The result did not arrive within the time limit.",
+                                   "Resultatet kom ikke innen tidsgrensen.",
+                                   "Resultatet kom ikkje innan tidsgrensa.")) from exc
         except httpx.TransportError as exc:
-            raise StoreUnavailable(f"The store broke off the result: {exc}") from exc
+            raise StoreUnavailable(say(f"The store broke off the result: {exc}",
+                                       "Lageret brøt av resultatet.",
+                                       "Lageret braut av resultatet.")) from exc
         finally:
             response.close()
 
     def export(self, media_type: str, graph: str | None = None) -> bytes:
-        if graph is not None:
+        # Where the store's default graph is the union (Virtuoso has no other), it is read
+        # by a query: Virtuoso's Graph Store answers `?default` with 500.
+        union_default = graph == DEFAULT_GRAPH and not self.union_parameter
+        if graph is not None and not union_default:
             response = self._read(
                 "GET", self.graph_url, params=graph_params(graph),
                 headers={"Accept": media_type}, timeout=self.write_timeout,
@@ -122,8 +144,8 @@ class RemoteStore(Transport):
             self._check(response, what="graph export")
             return response.content
         dataset_format = DATASET_TYPES.get(media_type)
-        if dataset_format is not None and dataset_format.supports_datasets:  # graphs kept
-            return self._export_dataset(media_type)
+        if graph is None and dataset_format is not None and dataset_format.supports_datasets:
+            return self._export_dataset(media_type)  # graphs kept
         result = self.query(
             QueryRequest(
                 "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
@@ -142,7 +164,10 @@ class RemoteStore(Transport):
         if response.is_success and served == media_type:
             return response.content
         quads: list[ox.Quad] = []
-        for name in [DEFAULT_GRAPH, *self.named_graphs()]:
+        # Where the default graph is the union (no union parameter), it is no graph of its
+        # own: Virtuoso answers `?default` with 500, others would repeat every triple.
+        own_default = [DEFAULT_GRAPH] if self.union_parameter else []
+        for name in [*own_default, *self.named_graphs()]:
             body = self.export("application/n-triples", name)
             target = ox.DefaultGraph() if name == DEFAULT_GRAPH else ox.NamedNode(name)
             quads += [
@@ -154,30 +179,33 @@ class RemoteStore(Transport):
     def named_graphs(self) -> list[str]:
         rows = self._select_values(
             "SELECT DISTINCT ?g WHERE { GRAPH ?g {} FILTER(isIRI(?g)) }", union=False
+        ) or self._select_values(  # Virtuoso 7.2 matches `GRAPH ?g {}` to nothing
+            "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?g)) }", union=False
         )
         return sorted(row["g"] for row in rows if not row["g"].startswith(STAGING_PREFIX))
 
     def has_graph(self, graph: str) -> bool:
         if graph == DEFAULT_GRAPH:
             return True
-        response = self._read(
-            "POST",
-            self.query_url,
-            content=f"ASK {{ GRAPH {graph_iri_term(graph)} {{}} }}".encode(),
-            headers={
-                "Content-Type": "application/sparql-query",
-                "Accept": "application/sparql-results+json",
-            },
+        term = graph_iri_term(graph)
+        # An empty GRAPH pattern finds empty graphs, but Virtuoso 7.2 matches it for every
+        # IRI (and no ?g at all): the second branch answers there.
+        ask = (f"ASK {{ {{ GRAPH ?g {{}} FILTER(?g = {term}) }} "
+               f"UNION {{ GRAPH {term} {{ ?s ?p ?o }} }} }}")
+        response = self._send(
+            self._query_request(ask, [], "application/sparql-results+json"),
+            read=True, timeout=self.timeout,
         )
         self._check(response, what="query")
         return bool(response.json().get("boolean"))
 
     def quad_count(self) -> int:
         """All quads (default graph and named graphs), counted by the store."""
-        rows = self._select_values(
-            "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
-            union=False,
-        )
+        if self.union_parameter:  # the default graph is a graph of its own
+            query = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+        else:  # the default graph is the union of the named graphs: count each quad once
+            query = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+        rows = self._select_values(query, union=False)
         return int(rows[0]["n"]) if rows else 0
 
     def state(self) -> str:
@@ -241,13 +269,20 @@ class RemoteStore(Transport):
                 self._drop_quietly(staging)
             raise
         last = list(graphs)[-1]
-        for graph in graphs:
-            target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
-            extra = also if graph == last else ""  # the change log goes with the last MOVE
-            if graph in staged:
-                self.update(joined(f"MOVE SILENT GRAPH <{staged[graph]}> TO {target}", extra))
-            else:
-                self.update(joined(f"DROP SILENT {target}", extra))
+        try:
+            for graph in graphs:
+                target = ("DEFAULT" if graph == DEFAULT_GRAPH
+                          else f"GRAPH {graph_iri_term(graph)}")
+                extra = also if graph == last else ""  # the change log goes with the last MOVE
+                if graph in staged:
+                    self.update(joined(f"MOVE SILENT GRAPH <{staged[graph]}> TO {target}",
+                                       extra))
+                    del staged[graph]  # moved: nothing left to drop
+                else:
+                    self.update(joined(f"DROP SILENT {target}", extra))
+        finally:  # a failed MOVE leaves no staging graph behind (the moved ones are gone)
+            for staging in staged.values():
+                self._drop_quietly(staging)
 
     def _drop_quietly(self, graph: str) -> None:
         with contextlib.suppress(Unavailable):

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import Self
 
 import httpx
@@ -22,6 +22,7 @@ from graph_service.core.errors import (
     NoAcceptableFormat,
     QueryTimeout,
     StoreUnavailable,
+    say,
 )
 from graph_service.core.sparql_text import declares_dataset, syntax_error_from
 from graph_service.settings import Settings
@@ -39,6 +40,9 @@ _PROLOGUE = re.compile(
     r"(?:\s+|#[^\n]*(?:\n|$)|(?i:base)\s*<[^>]*>|(?i:prefix)\s*[^\s:<]*:\s*<[^>]*>)*"
 )
 _FORM_KEYWORD = re.compile(r"(?i)(select|ask|construct|describe)\b")
+# A store's words for "stopped at its time limit" (Virtuoso refuses a query whose estimated
+# cost exceeds MaxQueryCostEstimationTime with 500 "The estimated execution time … exceeds").
+_TIME_LIMIT_WORDS = ("timeout", "timed out", "estimated execution time")
 _UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
                 httpx.ReadError, httpx.WriteError, httpx.PoolTimeout)
 
@@ -118,7 +122,7 @@ class Transport:
         auth: httpx.Auth | None = None
         headers: dict[str, str] = {}
         if settings.store_username:
-            auth = httpx.BasicAuth(settings.store_username, settings.store_password)
+            auth = BasicOrDigestAuth(settings.store_username, settings.store_password)
         elif settings.store_bearer:
             headers["Authorization"] = f"Bearer {settings.store_bearer}"
         return cls(
@@ -157,19 +161,25 @@ class Transport:
                 if read:
                     count_abandoned(request)
                     raise QueryTimeout(
-                        "The store did not answer within the time limit "
-                        "(Lagret svarte ikke innen tidsgrensen)."
+                        say("The store did not answer within the time limit.",
+                            "Lageret svarte ikke innen tidsgrensen.",
+                            "Lageret svara ikkje innan tidsgrensa.")
                     ) from exc
                 raise StoreUnavailable(
-                    f"The store did not confirm the write in time; its outcome is unknown: {exc}"
+                    say("The store did not confirm the write in time; its outcome is unknown: "
+                        f"{exc}",
+                        "Lageret bekreftet ikke skrivingen i tide; utfallet er ukjent.",
+                        "Lageret stadfesta ikkje skrivinga i tide; utfallet er ukjent.")
                 ) from exc
             except _UNREACHABLE as exc:
                 if attempt < attempts and time.monotonic() + self.retry_pause < deadline:
                     time.sleep(self.retry_pause * attempt)
                     continue
                 raise StoreUnavailable(
-                    f"The SPARQL store at {request.url.copy_with(query=None)} cannot be reached "
-                    f"(SPARQL-lageret svarer ikke): {type(exc).__name__}: {exc}"
+                    say(f"The SPARQL store at {request.url.copy_with(query=None)} cannot be "
+                        "reached: "
+                        f"{type(exc).__name__}: {exc}",
+                        "SPARQL-lageret svarer ikke.", "SPARQL-lageret svarar ikkje.")
                 ) from exc
         raise AssertionError("unreachable")
 
@@ -185,15 +195,36 @@ class Transport:
             raise syntax_error_from(message)
         if status in (401, 403):
             raise StoreUnavailable(
-                f"The store refused our credentials for {what} ({status}): {message}"
+                say(f"The store refused our credentials for {what} ({status}): {message}",
+                    f"Lageret avviste påloggingen vår ({status}).",
+                    f"Lageret avviste pålogginga vår ({status}).")
             )
         if status == 406:
-            raise NoAcceptableFormat(f"The store cannot produce that media type: {message}")
-        if status in (408, 504) or "timeout" in message.lower() or "timed out" in message.lower():
-            raise QueryTimeout(f"The store stopped the {what} at its time limit: {message}")
+            raise NoAcceptableFormat(say(f"The store cannot produce that media type: {message}",
+                                     "Lageret kan ikke lage den medietypen.",
+                                     "Lageret kan ikkje lage den medietypen."))
+        lowered = message.lower()
+        if status in (408, 504) or any(word in lowered for word in _TIME_LIMIT_WORDS):
+            raise QueryTimeout(say(f"The store stopped the {what} at its time limit: {message}",
+                               "Lageret stoppet ved tidsgrensen sin.",
+                               "Lageret stoppa ved tidsgrensa si."))
         if 400 < status < 500:
-            raise InvalidRequest(f"The store refused the {what} ({status}): {message}")
-        raise StoreUnavailable(f"The store failed on the {what} ({status}): {message}")
+            raise InvalidRequest(say(f"The store refused the {what} ({status}): {message}",
+                                 f"Lageret avviste forespørselen ({status}): {message}",
+                                 f"Lageret avviste førespurnaden ({status}): {message}"))
+        raise StoreUnavailable(say(f"The store failed on the {what} ({status}): {message}",
+                                   f"Lageret feilet ({status}).", f"Lageret feila ({status})."))
+
+    @staticmethod
+    def _check_complete(response: httpx.Response) -> None:
+        """Virtuoso answers a query stopped at its time limit with 200 and what it had so far
+        ("anytime query", `X-SQL-State: S1TAT`): that is a timeout, never a result."""
+        if response.headers.get("x-sql-state", "").upper() == "S1TAT":
+            count_abandoned(response.request)
+            raise QueryTimeout(say(
+                "The store stopped the query at its time limit and sent incomplete results.",
+                "Lageret stoppet spørringen ved tidsgrensen og sendte ufullstendige svar.",
+                "Lageret stoppa spørjinga ved tidsgrensa og sende ufullstendige svar."))
 
     def _read(self, method: str, url: str, *, timeout: float | None = None,
               **kwargs: object) -> httpx.Response:
@@ -223,26 +254,59 @@ class Transport:
             return []
         return [(self.union_parameter, "")] if self.union_parameter else []
 
+    def _query_request(
+        self, query: str, params: list[tuple[str, str]], accept: str
+    ) -> httpx.Request:
+        """The protocol's "query via URL-encoded POST": every store takes it, while a direct
+        `application/sparql-query` body is never answered by Virtuoso 7.2 (its issue #842)."""
+        return self._client.build_request(
+            "POST", self.query_url, data=dict(_grouped([("query", query), *params])),
+            headers={"Accept": accept},
+        )
+
     def _select_values(self, query: str, *, union: bool = True) -> list[dict[str, str]]:
         """A small SELECT evaluated remotely, as plain strings."""
         params = self._dataset_params() if union else []
-        response = self._read(
-            "POST",
-            self.query_url,
-            params=params,
-            content=query.encode(),
-            headers={
-                "Content-Type": "application/sparql-query",
-                "Accept": "application/sparql-results+json",
-            },
-        )
+        request = self._query_request(query, params, "application/sparql-results+json")
+        response = self._send(request, read=True, timeout=self.timeout)
         self._check(response, what="query")
+        self._check_complete(response)
         bindings = response.json()["results"]["bindings"]
         return [{k: v["value"] for k, v in row.items()} for row in bindings]
 
     def _changed(self) -> None:
         with self._lock:
             self._generation += 1
+
+
+def _grouped(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Repeated protocol parameters (default-graph-uri, named-graph-uri) as httpx form data."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in pairs:
+        grouped.setdefault(name, []).append(value)
+    return grouped
+
+
+class BasicOrDigestAuth(httpx.Auth):
+    """HTTP basic or digest, whichever the store challenges for (Virtuoso's `-auth`
+    endpoints want digest and refuse a basic header without a new challenge).
+
+    The first request goes without credentials; the scheme of its 401 challenge is kept for
+    good, and httpx's DigestAuth reuses its nonce, so later requests take one round trip."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._basic = httpx.BasicAuth(username, password)
+        self._digest = httpx.DigestAuth(username, password)
+        self._scheme: httpx.Auth | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._scheme is None:
+            response = yield request
+            if response.status_code != 401:
+                return
+            challenge = response.headers.get("www-authenticate", "").lower()
+            self._scheme = self._digest if challenge.startswith("digest") else self._basic
+        yield from self._scheme.auth_flow(request)
 
 
 def count_abandoned(request: httpx.Request) -> None:
