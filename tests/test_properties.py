@@ -74,7 +74,7 @@ def test_accept_language_q_values_decide_the_page_language() -> None:
 
     assert language_from_header("en-GB;q=0.1, nb;q=0.9") == "nb"
     assert language_from_header("en-US,en;q=0.9") == "en"
-    assert language_from_header("nn-NO, en;q=0.8") == "nb"
+    assert language_from_header("nn-NO, en;q=0.8") == "nn"  # nynorsk is offered too
     assert language_from_header("de, fr;q=0.5") == "nb"  # neither offered: Norwegian
     assert language_from_header("fr, en;q=0.3") == "en"
     assert language_from_header("en;q=0") == "nb"  # q=0 means not acceptable
