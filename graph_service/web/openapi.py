@@ -121,6 +121,7 @@ _READS: dict[str, list[str]] = {
     "/ontology": [*GRAPHS, HTML], "/shapes": [*GRAPHS, HTML], "/dataset": DATASETS,
     "/dataset.{suffix}": DATASETS, "/.well-known/void": [*GRAPHS, HTML],
     "/catalog": [*GRAPHS, HTML], "/validate": [HTML], "/": [HTML],
+    "/metrics": ["text/plain"], "/browse": [JSON, HTML],
     "/changes": ["text/turtle", "application/trig", "application/n-quads",
                  "application/ld+json"],
     "/changes/{page_id}": ["text/turtle", "application/trig", "application/n-quads",
@@ -150,8 +151,10 @@ def _errors(statuses: tuple[int, ...]) -> dict[str, Any]:
 def _operation_for(method: str, path: str) -> Operation:
     if (method, path) in OPERATIONS:
         return OPERATIONS[(method, path)]
-    if path.startswith("/queries/"):  # a named query: its parameters are FastAPI's already
-        return (200,), [*RESULTS, *GRAPHS], (*READ_ERRORS, 404), None, []
+    if path == "/queries/{name}/embed":  # a ready query's view for an <iframe>
+        return (200,), [HTML], (*READ_ERRORS, 404), None, [_LANG]
+    if path.startswith("/queries/"):  # a named query (results, or its drawn page for browsers)
+        return (200,), [*RESULTS, *GRAPHS, HTML], (*READ_ERRORS, 404), None, []
     path_errors = (404,) if "{" in path else ()
     media = _READS.get(path, [JSON])
     return (200,), media, (*READ_ERRORS, *path_errors), None, _READ_PARAMS.get(path, [])

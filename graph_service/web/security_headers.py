@@ -3,7 +3,8 @@
 Every answer gets `X-Content-Type-Options: nosniff` (an RDF or JSON body is never sniffed into
 HTML) and `Referrer-Policy`. HTML pages get a `Content-Security-Policy` that names no remote
 origin: everything a page uses is bundled under /static, so nothing else may load, and no
-site may frame a page unless its route template is listed in FRAMING.
+site may frame a page unless its route template is listed in FRAMING. A page that sets
+its own policy (the drawn query views) keeps it, alone.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class SecurityHeaders:
                 present = {name.lower() for name, _ in headers}
                 extra = [(k, v) for k, v in ALWAYS if k not in present]
                 content_type = dict(headers).get(b"content-type", b"")
-                if content_type.startswith(b"text/html"):
+                if content_type.startswith(b"text/html") and (
+                        b"content-security-policy" not in present):  # a route's own wins
                     policy = content_security_policy(route_template(scope))
                     extra.append((b"content-security-policy", policy.encode()))
                     if route_template(scope) not in FRAMING:
