@@ -36,9 +36,11 @@ CLIENT_SETTINGS = settings(max_examples=40, deadline=None,
 def echo_query(tmp_path_factory: pytest.TempPathFactory) -> object:
     """A ready query that returns its parameter: what the engine received is what is seen."""
     path = tmp_path_factory.mktemp("queries") / "echo.rq"
-    path.write_text("#+ summary: {nb: Ekko, en: Echo}\n#+ description: {nb: Ekko, en: Echo}\n"
+    path.write_text("#+ summary: {nb: Ekko, nn: Ekko, en: Echo}\n"
+                    "#+ description: {nb: Ekko, nn: Ekko, en: Echo}\n"
                     "#+ params:\n#+   text:\n#+     type: string\n#+     description: "
-                    "{nb: Tekst, en: Text}\nSELECT ?_text WHERE { }\n", encoding="utf-8")
+                    "{nb: Tekst, nn: Tekst, en: Text}\nSELECT ?_text WHERE { }\n",
+                    encoding="utf-8")
     return load_query(path)
 
 
