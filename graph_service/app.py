@@ -17,7 +17,14 @@ from graph_service.core.errors import Unavailable
 from graph_service.core.state_cache import StateCache
 from graph_service.linked_data import browse_routes, changes, dataset, entities, home
 from graph_service.settings import Settings
-from graph_service.sparql import graph_store, protocol, queries, query_view_routes, update
+from graph_service.sparql import (
+    graph_store,
+    protocol,
+    queries,
+    query_view_routes,
+    search,
+    update,
+)
 from graph_service.store import Store, open_store
 from graph_service.store.loading import load_content, store_is_empty
 from graph_service.validation import routes as validation_routes
@@ -141,6 +148,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         changes.router,
         validation_routes.router,
         submissions.router,
+        search.router,
         home.router,
         browse_routes.router,
     ):

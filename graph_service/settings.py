@@ -120,6 +120,12 @@ class Settings(BaseSettings):
         True, description="Serve `/metrics` in the Prometheus text format (not behind the "
         "token); off: the route is absent (404).",
     )
+    search_catch_up_overlap: float = Field(
+        60.0, ge=0,
+        description="Seconds of the change log the search index reads again on each "
+        "catch-up, skipping the events it has applied: an event another replica timed "
+        "earlier but committed later is still found.",
+    )
 
     @field_validator("base_iri")
     @classmethod

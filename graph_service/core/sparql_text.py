@@ -36,6 +36,22 @@ def without_literals(text: str, *, unescape: bool = True) -> str:
     return _COMMENTS.sub("", stripped)
 
 
+def masked(text: str) -> str:
+    """The text with the insides of strings and IRIs and whole comments turned to spaces,
+    so every position still points at the same character of the original (for finding
+    syntax, such as a SERVICE block, and then cutting the original text at it)."""
+    def blank(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found.startswith("#"):
+            return " " * len(found)
+        edge = 3 if found[:3] in ('"""', "'''") else 1
+        return found[:edge] + " " * (len(found) - 2 * edge) + found[-edge:]
+
+    for pattern in (_LONG_STRINGS, _STRINGS, _IRIS, _COMMENTS):
+        text = pattern.sub(blank, text)
+    return text
+
+
 def keywords(text: str, names: tuple[str, ...]) -> list[str]:
     """Which of the keywords occur as keywords (not in strings, IRIs, names or variables).
 

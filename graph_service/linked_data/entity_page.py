@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from graph_service.core import identifiers
 from graph_service.linked_data.describe import LABEL_PREDICATES
 from graph_service.settings import Settings
 from graph_service.web.html import choose_language, render_page
@@ -31,32 +32,8 @@ MARKS: dict[str, dict[str, str]] = {
     "inferred": {"nb": "avledet", "nn": "avleidd", "en": "inferred"},
 }
 
-# kind (the IRI path segment) → singular in nb, nn, en, then plural in nb, nn, en
-KINDS: dict[str, tuple[str, str, str, str, str, str]] = {
-    "series": ("Samtaleserie", "Samtaleserie", "Conversation series",
-               "Samtaleserier", "Samtaleseriar", "Conversation series"),
-    "session": ("Samtale", "Samtale", "Session", "Samtaler", "Samtalar", "Sessions"),
-    "principle": ("Prinsipp", "Prinsipp", "Principle", "Prinsipper", "Prinsipp", "Principles"),
-    "project": ("Prosjekt", "Prosjekt", "Project", "Prosjekter", "Prosjekt", "Projects"),
-    "person": ("Person", "Person", "Person", "Personer", "Personar", "People"),
-    "organisation": ("Organisasjon", "Organisasjon", "Organisation",
-                     "Organisasjoner", "Organisasjonar", "Organisations"),
-    "municipality": ("Kommune", "Kommune", "Municipality",
-                     "Kommuner", "Kommunar", "Municipalities"),
-    "county": ("Fylke", "Fylke", "County", "Fylker", "Fylke", "Counties"),
-    "participation": ("Deltakelse", "Deltaking", "Participation",
-                      "Deltakelser", "Deltakingar", "Participations"),
-    "membership": ("Medlemskap", "Medlemskap", "Membership",
-                   "Medlemskap", "Medlemskap", "Memberships"),
-    "role": ("Rolle", "Rolle", "Role", "Roller", "Roller", "Roles"),
-    "status": ("Status", "Status", "Status", "Statuser", "Statusar", "Statuses"),
-    "reference": ("Referanse", "Referanse", "Reference",
-                  "Referanser", "Referansar", "References"),
-    "document": ("Dokument", "Dokument", "Document", "Dokumenter", "Dokument", "Documents"),
-    "scheme": ("Begrepssystem", "Omgrepssystem", "Concept scheme",
-               "Begrepssystemer", "Omgrepssystem", "Concept schemes"),
-    "recording": ("Opptak", "Opptak", "Recording", "Opptak", "Opptak", "Recordings"),
-}
+# kind (the IRI path segment) → singular in nb, nn, en, then plural in nb, nn, en (a KindNames)
+KINDS = identifiers.KINDS  # the kinds of entity and their names, shared with the search
 OTHER = ("Annet", "Anna", "Other")
 LANG_INDEX = {"nb": 0, "nn": 1, "en": 2}
 # Names for common standard properties when the graph gives none: (nb, nn, en).

@@ -23,6 +23,7 @@ from graph_service.core.media import (
 from graph_service.core.sparql_text import refuse_remote_fetches
 from graph_service.settings import Settings
 from graph_service.sparql.catalogue import editor_entries
+from graph_service.sparql.search_service import answer_search_services, uses_search
 from graph_service.sparql.service_description import describe_service
 from graph_service.store import QueryRequest, Store
 from graph_service.web.deps import SettingsDep, StoreDep
@@ -183,6 +184,8 @@ async def answer_query(
     base_iri: str | None = None,
 ) -> StreamingResponse:
     """Run a query and stream the engine's serialised result (shared with /queries)."""
+    if uses_search(text, settings.base_iri):  # SERVICE <{base}search>: answered here
+        text = await run_in_threadpool(answer_search_services, text, store, settings)
     refuse_remote_fetches(text, allowed=settings.allow_service)
     results_type, graph_type = choose_result_types(accept, fmt)
     result = await run_in_threadpool(

@@ -25,11 +25,15 @@ environment = Environment(
 )
 
 
-def choose_language(request: Request) -> str:
-    """`?lang=` wins, then a `lang` cookie, then Accept-Language; bokmål by default."""
-    asked = request.query_params.get("lang") or request.cookies.get("lang")
-    if asked in LANGUAGES:
-        return asked
+def choose_language(request: Request, parameter: str = "lang") -> str:
+    """`?ui=` wins, then the page's own language parameter (`?lang=`, except on pages where
+    `lang` means something else: /search filters its results by it and passes ""), then a
+    `lang` cookie, then Accept-Language; bokmål by default."""
+    params = request.query_params
+    for asked in (params.get("ui"), params.get(parameter) if parameter else None,
+                  request.cookies.get("lang")):
+        if asked in LANGUAGES:
+            return asked
     return language_from_header(request.headers.get("accept-language", ""))
 
 
@@ -53,12 +57,15 @@ def t(lang: str, nb: str, en: str, nn: str) -> str:
     return {"nb": nb, "nn": nn, "en": en}.get(lang, nb)
 
 
-def lang_link(request: Request) -> Callable[[str], str]:
-    """The same page in another language: the query string kept, `lang` replaced."""
+def lang_link(request: Request, parameter: str = "lang") -> Callable[[str], str]:
+    """The same page in another language: the query string kept (a search keeps its `q`),
+    the page-language parameter (`lang`, or `ui` where `lang` means something else)
+    replaced."""
+    name = parameter or "ui"
 
     def href(code: str) -> str:
-        pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-        return f"{request.url.path}?{urlencode([*pairs, ('lang', code)])}"
+        pairs = [(k, v) for k, v in request.query_params.multi_items() if k not in ("ui", name)]
+        return f"{request.url.path}?{urlencode([*pairs, (name, code)])}"
 
     return href
 
@@ -70,19 +77,24 @@ def render_page(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    language_parameter: str = "lang",
 ) -> HTMLResponse:
-    lang = choose_language(request)
+    """The template in the page language; `language_parameter` names the query parameter
+    that sets it on this page ("" where `lang` means something else: then only `ui`)."""
+    lang = choose_language(request, language_parameter)
     page = environment.get_template(template).render(
         request=request,
         lang=lang,
         languages=LANGUAGES,
-        lang_href=lang_link(request),
+        lang_href=lang_link(request, language_parameter),
         t=lambda nb, en, nn: t(lang, nb, en, nn),
         version=__version__,
         path=request.url.path,
         **context,
     )
     response = HTMLResponse(page, status_code=status_code, headers=headers)
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie("lang", request.query_params["lang"], samesite="lax")
+    asked = request.query_params.get("ui") or (
+        request.query_params.get(language_parameter) if language_parameter else None)
+    if asked in LANGUAGES:
+        response.set_cookie("lang", asked, samesite="lax")
     return response
