@@ -121,7 +121,7 @@ _READS: dict[str, list[str]] = {
     "/ontology": [*GRAPHS, HTML], "/shapes": [*GRAPHS, HTML], "/dataset": DATASETS,
     "/dataset.{suffix}": DATASETS, "/.well-known/void": [*GRAPHS, HTML],
     "/catalog": [*GRAPHS, HTML], "/validate": [HTML], "/": [HTML],
-    "/metrics": ["text/plain"], "/browse": [JSON, HTML],
+    "/metrics": ["text/plain"], "/browse": [JSON, HTML], "/search": [JSON, HTML],
     "/changes": ["text/turtle", "application/trig", "application/n-quads",
                  "application/ld+json"],
     "/changes/{page_id}": ["text/turtle", "application/trig", "application/n-quads",
@@ -134,6 +134,12 @@ _READ_PARAMS: dict[str, list[dict[str, Any]]] = {
     "/shapes": [_query("format", "ttl, jsonld, nt, rdf or html."), _LANG],
     "/": [_LANG], "/queries": [_LANG], "/validate": [_LANG],
     "/changes/{page_id}": [_query("size", "The page size the URL was made for.")],
+    "/search": [_query("q", "The words to search for."),
+                _query("kind", "Only entities of this kind (project, person, ...)."),
+                _query("lang", "Results in nb, nn or en.", {"type": "string",
+                                                            "enum": ["nb", "nn", "en"]}),
+                _query("limit", "At most this many hits, 1 to 100.", {"type": "integer"}),
+                _query("ui", "Page language for browsers: nb, nn or en.")],
 }
 
 
