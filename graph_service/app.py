@@ -32,13 +32,16 @@ from graph_service.validation import routes as validation_routes
 from graph_service.validation import submissions
 from graph_service.validation.reports import on_not_conforming
 from graph_service.validation.shacl import NotConforming
-from graph_service.web import health
+from graph_service.web import health, openapi
+from graph_service.web.access_log import AccessLog
 from graph_service.web.caching import CachingMiddleware
+from graph_service.web.cors import ReadOnlyCORS
 from graph_service.web.errors import install_error_handlers
 from graph_service.web.forwarding import WriteForwarding
 from graph_service.web.limits import BodySizeLimit
 from graph_service.web.metrics import Metrics, MetricsMiddleware
 from graph_service.web.metrics import router as metrics_router
+from graph_service.web.security_headers import SecurityHeaders
 from graph_service.web.streaming import size_thread_pools
 
 log = logging.getLogger(__name__)
@@ -127,6 +130,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                            timeout=settings.store_write_timeout)
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)
     app.add_middleware(CachingMiddleware)
+    app.add_middleware(ReadOnlyCORS)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)  # sees every answer of the layers below, with its duration
     if settings.metrics:  # outermost, so it counts what the other layers answer too
         app.state.metrics = Metrics(app)
         app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
@@ -149,4 +155,5 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         browse_routes.router,
     ):
         app.include_router(router)
+    openapi.install(app)
     return app

@@ -16,6 +16,7 @@ A remote store, or SMARTBY_QUERY_ENGINE=workers, is served by one plain uvicorn 
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import select
@@ -27,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,11 +44,19 @@ RESTART_PAUSE = 1.0  # seconds before restarting a child that died young (a cras
 STOP_WAIT = 10.0
 
 
+def log_config() -> dict[str, Any]:
+    """Our access log (graph_service.access: route templates, no query strings or headers)
+    instead of uvicorn's, which prints every query string."""
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["graph_service"] = {"handlers": ["default"], "level": "INFO"}
+    return config
+
+
 def serve(settings: Settings) -> None:
     """Serve until interrupted; the supervised engine-in-threads set-up when it applies."""
     if settings.store or settings.query_engine == "workers":
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    log_level="info")
+                    log_level="info", log_config=log_config(), access_log=False)
         return
     listener = socket.create_server((settings.host, settings.port), backlog=BACKLOG)
     listener.set_inheritable(True)
@@ -185,6 +195,7 @@ def child_main(fd: int, control: int) -> None:
     draining = threading.Event()
     server = _DrainingServer(uvicorn.Config(
         closing_when_draining(create_app(settings), draining), log_level="info",
+        log_config=log_config(), access_log=False,
         timeout_graceful_shutdown=max(1, round(settings.reap_grace))), draining)
 
     def drain(what: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -83,6 +84,7 @@ class MediaRange:
     subtype: str
     q: float
     order: int
+    params: tuple[tuple[str, str], ...] = ()
 
     def matches(self, media_type: str) -> int:
         """Specificity of the match (3 exact, 2 type/*, 1 */*), 0 for none."""
@@ -95,24 +97,47 @@ class MediaRange:
             return 3
         return 0
 
+    def param(self, name: str) -> str | None:
+        """A media-type parameter (not `q`), unquoted; None when absent."""
+        return next((value for key, value in self.params if key == name), None)
+
+
+# RFC 9110 §5.6: a list of elements; a parameter value is a token or a quoted string, which
+# may itself hold commas and semicolons (a JSON-LD profile is a space-separated list of IRIs).
+_ELEMENT = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\.)*"?)+')
+_QVALUE = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
+_PARAMETER = re.compile(r'\s*;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)')
+
+
+def parse_qvalue(value: str) -> float:
+    """An RFC 9110 §12.4.2 qvalue (0 to 1, at most three decimals); anything else is 0."""
+    value = value.strip()
+    return float(value) if _QVALUE.fullmatch(value) else 0.0
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if value.startswith('"'):
+        return re.sub(r"\\(.)", r"\1", value[1:-1] if value.endswith('"') and len(value) > 1
+                      else value[1:])
+    return value
+
 
 def parse_accept(header: str | None) -> list[MediaRange]:
-    """The media ranges of an Accept header; malformed parts are skipped."""
+    """The media ranges of an Accept header, with their parameters; malformed parts skipped."""
     ranges: list[MediaRange] = []
-    for order, part in enumerate((header or "").split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        kind, _, sub = fields[0].lower().partition("/")
-        if not kind or not sub:
+    for order, element in enumerate(_ELEMENT.findall(header or "")):
+        head, _, rest = element.partition(";")
+        kind, _, sub = head.strip().lower().partition("/")
+        if not kind or not sub or "/" in sub or " " in sub:
             continue
-        q = 1.0
-        for param in fields[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value)))
-                except ValueError:
-                    q = 0.0
-        ranges.append(MediaRange(kind, sub, q, order))
+        q, params = 1.0, []
+        for name, value in _PARAMETER.findall(";" + rest if rest else ""):
+            if name.lower() == "q":  # RFC 9110 §12.4.2 qvalue; anything else: not acceptable
+                q = parse_qvalue(value)
+            else:
+                params.append((name.lower(), _unquote(value)))
+        ranges.append(MediaRange(kind, sub, q, order, tuple(params)))
     return ranges
 
 
@@ -128,7 +153,9 @@ def preferred(header: str | None, offered: list[str]) -> str | None:
         matching = [(s, r) for s, r in matching if s]
         if not matching:
             continue
-        specificity, rng = max(matching, key=lambda m: m[0])
+        # The most specific ranges decide; among equals (repeated, or differing only in
+        # parameters such as a JSON-LD profile) the highest q.
+        specificity, rng = max(matching, key=lambda m: (m[0], m[1].q))
         if rng.q <= 0:
             continue
         # Higher q wins, then the more specific match, then the server's order.

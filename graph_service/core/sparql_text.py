@@ -28,9 +28,9 @@ def _character(match: re.Match[str]) -> str:
     return chr(code) if code <= 0x10FFFF else match.group(0)  # past Unicode: the parser's 400
 
 
-def without_literals(text: str) -> str:
+def without_literals(text: str, *, unescape: bool = True) -> str:
     """The text (escapes resolved) with strings, IRIs and comments emptied: only syntax left."""
-    stripped = _LONG_STRINGS.sub('""', unescape_codepoints(text))
+    stripped = _LONG_STRINGS.sub('""', unescape_codepoints(text) if unescape else text)
     stripped = _STRINGS.sub('""', stripped)
     stripped = _IRIS.sub("<>", stripped)
     return _COMMENTS.sub("", stripped)
@@ -53,9 +53,19 @@ def masked(text: str) -> str:
 
 
 def keywords(text: str, names: tuple[str, ...]) -> list[str]:
-    """Which of the keywords occur as keywords (not in strings, IRIs, names or variables)."""
+    """Which of the keywords occur as keywords (not in strings, IRIs, names or variables).
+
+    Under both readings a store may give the text: escapes resolved first (SPARQL 1.1
+    §19.2), or resolved only inside strings and IRIs (Oxigraph). They differ where an escape
+    stands for a quote: `"\\u0022" . SERVICE <…> { ?a ?b "x" }` is a string then SERVICE to
+    Oxigraph, but one string up to "x" once the escape is resolved.
+    """
     pattern = re.compile(rf"(?<![\w:?$-])({'|'.join(names)})(?![\w:-])", re.I)
-    return sorted({m.group(1).upper() for m in pattern.finditer(without_literals(text))})
+    found = set()
+    for unescape in (True, False):
+        found |= {m.group(1).upper()
+                  for m in pattern.finditer(without_literals(text, unescape=unescape))}
+    return sorted(found)
 
 
 def declares_dataset(query: str) -> bool:

@@ -36,7 +36,9 @@ SUBMISSION_ID = re.compile(r"\b\d{8}T\d{6}Z-[0-9a-f]{8}\b")
 SHOWN_TIME = "2026-11-27T10:15:00Z"
 SHOWN_HTTP_DATE = "Fri, 27 Nov 2026 10:15:00 GMT"
 TIMESTAMP = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
-CHANGING_HEADERS = re.compile(r"^(date|last-modified|etag): .*?(\r?)$", re.I | re.M)
+CHANGING_HEADERS = re.compile(r"^(date|last-modified|etag|x-request-id): .*?(\r?)$",
+                              re.I | re.M)
+SHOWN_REQUEST_ID = "5e0c1a2b3c4d5e6f"
 TOKENS = "alice:alice-token,bob:bob-token"
 SHELL_OPERATORS = set("&|;<>()")
 
@@ -162,7 +164,7 @@ class Sandbox:
 
 def _shown_header(match: re.Match[str]) -> str:
     name = match.group(1)
-    value = '"…"' if name.lower() == "etag" else SHOWN_HTTP_DATE
+    value = {"etag": '"…"', "x-request-id": SHOWN_REQUEST_ID}.get(name.lower(), SHOWN_HTTP_DATE)
     return f"{name}: {value}{match.group(2)}"
 
 

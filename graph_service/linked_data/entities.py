@@ -61,11 +61,9 @@ def serialize(graph: rdflib.Graph, media_type: str, settings: Settings, iri: str
 def jsonld_profile(request: Request) -> str:
     """`?profile=` or the JSON-LD `profile` media-type parameter (RFC 6839, JSON-LD §9)."""
     asked = request.query_params.get("profile", "")
-    accept = request.headers.get("accept", "")
-    for name in ("framed", "expanded", "compacted"):
-        if asked == name or f"json-ld#{name}" in accept:
-            return name
-    return "compacted"
+    if asked in jsonld.PROFILES:
+        return asked
+    return jsonld.profile_from_accept(request.headers.get("accept")) or "compacted"
 
 
 # -- responses -------------------------------------------------------------------------------

@@ -12,7 +12,32 @@ from typing import Any
 import rdflib
 from pyld import jsonld
 
+from graph_service.core.media import parse_accept
+
 CONTEXT_PATH = "/context.jsonld"
+# JSON-LD 1.1 §9 (the application/ld+json media type): the profiles we can produce.
+PROFILES = ("compacted", "expanded", "framed")
+PROFILE_IRIS = {f"http://www.w3.org/ns/json-ld#{name}": name for name in PROFILES}
+
+
+def profile_from_accept(accept: str | None) -> str | None:
+    """The profile of the best `application/ld+json` range that names one we produce.
+
+    Only a range for JSON-LD itself counts (not `*/*`), with q > 0; its `profile` parameter
+    is a space-separated list of IRIs, the first one we know wins; a higher q wins, then the
+    earlier range. None when no range names one.
+    """
+    best: tuple[float, int, str] | None = None
+    for media_range in parse_accept(accept):
+        if (media_range.type, media_range.subtype) != ("application", "ld+json"):
+            continue
+        if media_range.q <= 0:
+            continue
+        names = [PROFILE_IRIS[iri] for iri in (media_range.param("profile") or "").split()
+                 if iri in PROFILE_IRIS]
+        if names and (best is None or (media_range.q, -media_range.order) > best[:2]):
+            best = (media_range.q, -media_range.order, names[0])
+    return best[2] if best else None
 
 PREFIXES: dict[str, str] = {
     "schema": "https://schema.org/",

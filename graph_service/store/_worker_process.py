@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
 import pyoxigraph as ox
+
+from graph_service.store._parent_death import die_with_parent
 
 CHUNK_SIZE = 64 * 1024
 
@@ -150,4 +153,5 @@ def worker_main(conn: Connection) -> None:
 
 
 if __name__ == "__main__":
+    die_with_parent(os.getppid())  # before the first job: a dead server leaves no worker
     worker_main(Connection(int(sys.argv[1])))

@@ -188,12 +188,20 @@ def changed_nodes(triples: Iterable[tuple[Node, Node, Node]]) -> set[Node]:
     return nodes
 
 
+# The IRIs pySHACL takes as focus nodes as they are; it expands any other as a CURIE.
+_FOCUS_SCHEMES = ("http:", "https:", "urn:", "file:")
+
+
 def focus_nodes(graphs: list[rdflib.Graph], seeds: set[Node]) -> list[rdflib.URIRef] | None:
     """The nodes a change can affect: the changed ones, what links to or from them, and what
     shares a literal value with them (cross-entity rules such as "one number per session").
     None (check everything) when a changed subject is a blank node, which pySHACL cannot
-    take as a focus node."""
+    take as a focus node, or an IRI it would read as a CURIE (any scheme but http, https, urn
+    and file: `schema:x` would become https://schema.org/x, `x:y` a crash)."""
     if any(isinstance(node, rdflib.BNode) for node in seeds):
+        return None
+    if any(not str(node).lower().startswith(_FOCUS_SCHEMES) for node in seeds
+           if isinstance(node, rdflib.URIRef)):
         return None
     found: set[Node] = set(seeds)
     for graph in graphs:
@@ -203,7 +211,8 @@ def focus_nodes(graphs: list[rdflib.Graph], seeds: set[Node]) -> list[rdflib.URI
                 found.add(o)
                 if isinstance(o, rdflib.Literal):
                     found.update(graph.subjects(p, o))
-    return sorted(n for n in found if isinstance(n, rdflib.URIRef))
+    focus = sorted(n for n in found if isinstance(n, rdflib.URIRef))
+    return None if any(not n.lower().startswith(_FOCUS_SCHEMES) for n in focus) else focus
 
 
 def validate_against(

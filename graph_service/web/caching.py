@@ -1,6 +1,6 @@
-"""Web caching and sharing: ETag/Last-Modified with 304 on reads, and CORS on read routes only.
+"""Web caching: ETag/Last-Modified with 304 on reads (CORS is web/cors.py's).
 
-RFC 9110 §8.8 and §13 (validators, conditional requests); https://fetch.spec.whatwg.org/#http-cors-protocol
+RFC 9110 §8.8 and §13 (validators, conditional requests).
 """
 
 from __future__ import annotations
@@ -23,10 +23,6 @@ READ_METHODS = {"GET", "HEAD"}
 _SELECTING = (b"accept", b"accept-language", b"authorization")
 # Files, and the counters of /metrics (they move while the store stays the same).
 UNCACHED_PREFIXES = ("/static", "/metrics")
-_EXPOSED = "ETag, Last-Modified, Link, Content-Location, Vary"
-_PREFLIGHT_HEADERS = (
-    "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since"
-)
 
 
 def is_write(method: str, path: str) -> bool:
@@ -100,7 +96,7 @@ def _not_modified_since(if_modified_since: str, last_modified: float) -> bool:
 
 
 class CachingMiddleware:
-    """ETag, Last-Modified, 304 and CORS for every read, from the store's state token."""
+    """ETag, Last-Modified and 304 for every read, from the store's state token."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -132,13 +128,6 @@ class CachingMiddleware:
             return
         method, path = scope["method"], scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        if method == "OPTIONS" and "access-control-request-method" in headers:
-            asked = headers["access-control-request-method"].upper()
-            if not is_write(asked, path):
-                await _preflight(send)
-                return
-        asked = (headers.get("access-control-request-method") or method).upper()
-        cors = not is_write(method, path) and not is_write(asked, path)
         validators: list[tuple[bytes, bytes]] = []
         reads_store = method in READ_METHODS and not path.startswith(UNCACHED_PREFIXES)
         state = await self._state(scope) if reads_store else None
@@ -154,7 +143,7 @@ class CachingMiddleware:
                 ims is not None and _not_modified_since(ims, modified)
             )
             if fresh:
-                await _not_modified(send, validators, cors)
+                await _not_modified(send, validators)
                 return
 
         async def send_with_headers(message: Message) -> None:
@@ -167,8 +156,6 @@ class CachingMiddleware:
                     extra += validators
                     if b"cache-control" not in present:
                         extra.append((b"cache-control", b"no-cache"))
-                if cors:
-                    extra += _cors_headers()
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
@@ -180,27 +167,7 @@ def _store(scope: Scope) -> Any:
     return getattr(getattr(app, "state", None), "store", None)
 
 
-def _cors_headers() -> list[tuple[bytes, bytes]]:
-    return [
-        (b"access-control-allow-origin", b"*"),
-        (b"access-control-expose-headers", _EXPOSED.encode()),
-    ]
-
-
-async def _not_modified(send: Send, validators: list[tuple[bytes, bytes]], cors: bool) -> None:
+async def _not_modified(send: Send, validators: list[tuple[bytes, bytes]]) -> None:
     headers = [*validators, (b"cache-control", b"no-cache")]
-    if cors:
-        headers += _cors_headers()
     await send({"type": "http.response.start", "status": 304, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
-
-
-async def _preflight(send: Send) -> None:
-    headers = [
-        *_cors_headers(),
-        (b"access-control-allow-methods", b"GET, HEAD, POST"),
-        (b"access-control-allow-headers", _PREFLIGHT_HEADERS.encode()),
-        (b"access-control-max-age", b"600"),
-    ]
-    await send({"type": "http.response.start", "status": 204, "headers": headers})
     await send({"type": "http.response.body", "body": b""})

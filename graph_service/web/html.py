@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from graph_service import __version__
+from graph_service.core.media import parse_qvalue
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LANGUAGES = ("nb", "nn", "en")  # bokmål, nynorsk, English: every page speaks all three
@@ -37,20 +38,15 @@ def choose_language(request: Request, parameter: str = "lang") -> str:
 
 
 def language_from_header(header: str) -> str:
-    """The best of nb, nn and en by Accept-Language q-values (`no` counts as nb); nb if none."""
+    """The best of nb, nn and en by Accept-Language q-values (RFC 9110 §12.5.4, RFC 4647 basic
+    filtering on the primary subtag: `no` counts as nb, `*` is nb); nb if none."""
     best, best_q = "nb", 0.0
-    for part in header.split(","):
-        tag, *params = (p.strip().lower() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+    for element in header.split(","):
+        tag, *params = (p.strip().lower() for p in element.split(";"))
         primary = tag.split("-")[0]
-        lang = {"en": "en", "nb": "nb", "no": "nb", "nn": "nn"}.get(primary)
+        lang = {"en": "en", "nb": "nb", "no": "nb", "nn": "nn", "*": "nb"}.get(primary)
+        q = next((parse_qvalue(value) for name, _, value in (p.partition("=") for p in params)
+                  if name.strip() == "q"), 1.0)
         if lang and q > best_q:  # on a tie the first listed wins
             best, best_q = lang, q
     return best

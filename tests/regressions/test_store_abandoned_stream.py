@@ -12,12 +12,11 @@ its place.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _processes import query_worker_pids
+from _processes import alive, query_worker_pids, wait_until
 
 from graph_service.store import QueryRequest
 from graph_service.store.embedded import EmbeddedStore
@@ -47,7 +46,8 @@ def test_an_abandoned_stream_gives_its_worker_back_by_its_deadline(
     busy = query_worker_pids()
     assert busy
 
-    time.sleep(2.0)  # past the abandoned query's deadline
+    # The reaper kills the abandoned query's worker once its deadline (and the grace) passed.
+    wait_until(lambda: not alive(busy), "the reaper to kill the abandoned query's worker")
     again = store.query(QueryRequest("ASK { ?s ?p ?o }", timeout=10))
     assert b"true" in again.read()
     assert not busy & query_worker_pids(), "the abandoned query's worker is still running"
@@ -59,5 +59,5 @@ def test_a_stream_read_to_its_end_reuses_its_worker(store: EmbeddedStore) -> Non
     store.query(QueryRequest(ROWS, results_type="text/csv", timeout=10)).read()
     before = query_worker_pids()
     store.query(QueryRequest(ROWS, results_type="text/csv", timeout=10)).read()
-    time.sleep(0.2)
+    # A discarded worker is killed and waited for before the query returns: no delay needed.
     assert query_worker_pids() == before

@@ -10,8 +10,6 @@ as Protégé writes them, still work.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import rdflib
 from fastapi.testclient import TestClient
@@ -35,13 +33,12 @@ def wide(references: int) -> bytes:
 
 
 @pytest.mark.parametrize("body", [laughs(9), laughs(2), wide(2_000)], ids=["nine", "two", "wide"])
-def test_entity_bombs_are_refused_quickly(reader: TestClient, body: bytes) -> None:
-    started = time.monotonic()
+def test_entity_bombs_are_refused_before_parsing(reader: TestClient, body: bytes) -> None:
     response = reader.post("/validate", content=body, headers=RDF_XML)
     assert response.status_code == 400, response.text[:300]
     assert response.json()["error"] == "syntax_error"
-    assert "entit" in response.json()["detail"].lower()
-    assert time.monotonic() - started < 5  # the bound the issue demands: no expansion at all
+    # The guard's own words: refused before the parser ran, so nothing was ever expanded.
+    assert "XML entities refused" in response.json()["detail"]
 
 
 def test_namespace_entities_still_work(reader: TestClient) -> None:

@@ -1,0 +1,61 @@
+"""One structured access-log line per request, and its id sent back as `X-Request-ID`.
+
+The line is JSON (method, route template, status, duration, request id) on the logger
+`graph_service.access`. It names the route template, never the raw path or query string,
+and no header, so no token, password or query text reaches the log. The request id is the one
+a 5xx answer carries as its correlation id (`web.errors.correlation_id`), so an operator can
+go from a user's error page to the log line and back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graph_service.web.errors import correlation_id
+from graph_service.web.security_headers import route_template
+
+log = logging.getLogger("graph_service.access")
+# A caller's own id is kept when it is plainly an id (no spaces, quotes or control bytes).
+_CALLER_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        state = scope.setdefault("state", {})
+        if _CALLER_ID.fullmatch(given):
+            state["correlation_id"] = given
+        request_id = correlation_id(Request(scope))
+        started = time.perf_counter()
+        status = 500  # if the app fails before it answers
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(json.dumps({
+                "method": scope.get("method"),
+                "route": route_template(scope) or "(no route)",
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "request_id": request_id,
+            }))

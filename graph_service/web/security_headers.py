@@ -1,0 +1,81 @@
+"""Security headers: what a browser may load, frame and leak, decided per route template.
+
+Every answer gets `X-Content-Type-Options: nosniff` (an RDF or JSON body is never sniffed into
+HTML) and `Referrer-Policy`. HTML pages get a `Content-Security-Policy` that names no remote
+origin: everything a page uses is bundled under /static, so nothing else may load, and no
+site may frame a page unless its route template is listed in FRAMING. A page that sets
+its own policy (the drawn query views) keeps it, alone.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+POLICY: dict[str, str] = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",  # YASGUI/CodeMirror set style attributes
+    "img-src": "'self' data:",
+    "font-src": "'self' data:",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+# Route templates that other sites may frame (embeds): one line per route.
+FRAMING: dict[str, str] = {
+    "/queries/{name}/embed": "*",
+}
+# Route templates whose pages need more than the bundle: FastAPI's Swagger UI and ReDoc pages
+# load their assets from jsDelivr and start with an inline script.
+_FASTAPI_DOCS = {"script-src": "'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+                 "style-src": "'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+                 "img-src": "'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly",
+                 "worker-src": "'self' blob:"}
+EXCEPTIONS: dict[str, dict[str, str]] = {"/docs": _FASTAPI_DOCS, "/redoc": _FASTAPI_DOCS}
+ALWAYS = [(b"x-content-type-options", b"nosniff"),
+          (b"referrer-policy", b"strict-origin-when-cross-origin")]
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path template (`/id/{kind}/{slug}`), once routing has run."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
+def content_security_policy(template: str | None) -> str:
+    directives = dict(POLICY) | EXCEPTIONS.get(template or "", {})
+    if template in FRAMING:
+        directives["frame-ancestors"] = FRAMING[template]
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+class SecurityHeaders:
+    """Adds the headers above to every answer (the policy only to HTML)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                extra = [(k, v) for k, v in ALWAYS if k not in present]
+                content_type = dict(headers).get(b"content-type", b"")
+                if content_type.startswith(b"text/html") and (
+                        b"content-security-policy" not in present):  # a route's own wins
+                    policy = content_security_policy(route_template(scope))
+                    extra.append((b"content-security-policy", policy.encode()))
+                    if route_template(scope) not in FRAMING:
+                        extra.append((b"x-frame-options", b"DENY"))
+                message["headers"] = headers + extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
