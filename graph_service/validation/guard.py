@@ -20,10 +20,9 @@ from graph_service.store import Store
 from graph_service.store.changelog import Change, touched_graphs
 from graph_service.validation.shacl import (
     NotConforming,
-    changed_nodes,
-    quads_to_live_graph,
+    live_difference,
     store_snapshot,
-    validate_against,
+    validate_change,
     write_lock,
 )
 
@@ -78,10 +77,8 @@ def guarded_write(
                         "Innsendingar og proveniensen deira blir berre endra gjennom "
                         "/submissions, og dei kuraterte grafane berre med "
                         "administratornøkkelen."))
-            live = quads_to_live_graph(settings, after)
-            before_live = snapshot.live_graph(settings)
-            changed = changed_nodes(set(live) ^ set(before_live))
-            outcome = validate_against(settings, snapshot, live, changed)
+            added, removed = live_difference(settings, snapshot.quads, after)
+            outcome = validate_change(settings, store, added, removed)
             if not outcome.conforms:
                 raise NotConforming(outcome)
             touched = touched_graphs(settings, snapshot.quads, after)

@@ -25,6 +25,7 @@ from graph_service.core.media import SUFFIX_TYPES
 from graph_service.core.rdf_input import parse_quads, quads_to_graph, rdf_format_for
 from graph_service.settings import Settings
 from graph_service.store import Store
+from graph_service.validation.neighbourhood import build
 from graph_service.validation.outcome import (
     SEVERITY_RANK,
     ResultKey,
@@ -227,14 +228,52 @@ def validate_against(
 def validate_submission(
     settings: Settings, store: Store, quads: list[ox.Quad]
 ) -> ValidationOutcome:
-    """Validate a submission together with what the store holds (nothing is written)."""
-    snapshot = store_snapshot(store)
-    combined = rdflib.Graph()
-    for triple in snapshot.live_graph(settings):
-        combined.add(triple)
-    added = quads_to_graph(quads)
-    combined += added
-    return validate_against(settings, snapshot, combined, changed_nodes(added))
+    """Validate a submission together with the part of the store its shapes reach (nothing
+    is written); report only the problems the store did not already have."""
+    return validate_change(settings, store, quads_to_graph(quads))
+
+
+def validate_change(
+    settings: Settings, store: Store, added: rdflib.Graph,
+    removed: Iterable[tuple[Node, Node, Node]] = (),
+) -> ValidationOutcome:
+    """Validate a change on its neighbourhood (validation/neighbourhood.py), fetched by the
+    store's engine: the cost follows what the change touches, not what the store holds."""
+    shapes = load_shapes(settings)
+    around = build(store, shapes, added, removed, excluded=sorted(excluded_graphs(settings)),
+                   timeout=settings.query_timeout)
+    return validate_focus(shapes, around.before, around.after, around.focus)
+
+
+def live_difference(
+    settings: Settings, before: list[ox.Quad], after: list[ox.Quad]
+) -> tuple[rdflib.Graph, set[tuple[Node, Node, Node]]]:
+    """The triples a write adds to and removes from the validated union of graphs."""
+    skip = excluded_graphs(settings)
+
+    def live(quads: list[ox.Quad]) -> set[ox.Triple]:
+        return {ox.Triple(q.subject, q.predicate, q.object) for q in quads
+                if not (isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in skip)}
+
+    old, new = live(before), live(after)
+    added = quads_to_graph([ox.Quad(t.subject, t.predicate, t.object) for t in new - old])
+    removed = set(quads_to_graph([ox.Quad(t.subject, t.predicate, t.object) for t in old - new]))
+    return added, removed
+
+
+def validate_focus(
+    shapes: rdflib.Graph, before: rdflib.Graph, after: rdflib.Graph, focus: set[Node]
+) -> ValidationOutcome:
+    """The results on `focus` that `after` has and `before` has not. The graphs are small,
+    so they are checked whole and the results filtered, rather than with pySHACL's own
+    focus option, which also drops what nested shapes find on literal values."""
+    if not focus:
+        return validate_graph(rdflib.Graph(), shapes)
+    names = {str(node) for node in focus}
+    outcome = validate_graph(after, shapes)
+    baseline = {r.key for r in validate_graph(before, shapes).results if r.focus_node in names}
+    return outcome.restricted([r for r in outcome.results
+                               if r.focus_node in names and r.key not in baseline])
 
 
 def content_hash(quads: list[ox.Quad]) -> str:
