@@ -160,12 +160,13 @@ class _Renderer:
     def triple(self, t: Triple) -> str:
         s, p, o = self.term(t.s), self.term(t.p), self.term(t.o)
         if t is self.pinned:
-            return _values(self, t, self.rows) or "FILTER(false)"
+            pinned = _values(self, t, self.rows)
+            return f"{pinned} {KEEP_VALUES}" if pinned else "FILTER(false)"
         inline = _values(self, t, self.run.sub)
         g = self.run.name("g")
         keep = _graph_filter(f"?{g}", self.run.excluded)
         store = f"{{ GRAPH ?{g} {{ {s} {p} {o} }} {keep} }}"
-        pattern = f"{store} UNION {{ {inline} }}" if inline else store
+        pattern = f"{store} UNION {{ {inline} {KEEP_VALUES} }}" if inline else store
         if self.pinned is not None:
             return f"{{ {pattern} }}"
         w = self.run.name("w")
@@ -214,7 +215,10 @@ def _values(r: _Renderer, t: Triple, rows: Rows) -> str:
     if not names:
         return "FILTER(true)"
     head = " ".join(r.term(n) for n in names)
-    return f"VALUES ({head}) {{ {' '.join(dict.fromkeys(lines))} }}"
+    unique = list(dict.fromkeys(lines))
+    if len(unique) == 1:  # see NOTHING
+        unique.append("(" + " ".join(NOTHING for _ in names) + ")")
+    return f"VALUES ({head}) {{ {' '.join(unique)} }}"
 
 
 def _target(r: _Renderer, reach: ShapeReach) -> str:
@@ -224,7 +228,7 @@ def _target(r: _Renderer, reach: ShapeReach) -> str:
         parts.append(r.triple(Triple(THIS, RDF_TYPE, t)) + f" {r.term(t)} {RDFS.subClassOf.n3()}* "
                      f"{cls.n3()} .")
     if reach.target.nodes:
-        parts.append(f"VALUES {this} {{ {' '.join(_n3(n) for n in reach.target.nodes)} }}")
+        parts.append(f"VALUES {this} {{ {_nodes(reach.target.nodes)} }}")
     for pred in sorted(reach.target.subjects_of):
         parts.append(r.triple(Triple(THIS, pred, Var("_o"))))
     for pred in sorted(reach.target.objects_of):
@@ -248,8 +252,18 @@ def _pinnings(group: Group) -> Iterator[tuple[Group, Triple]]:
                     yield Group(plain + inner.items), triple
 
 
+# Virtuoso 7.2 fails to compile ("SP031 ... sparp_gp_deprecate(): equiv replaces filter but
+# under deprecation") a UNION whose arms each bind a variable with a one-row VALUES; a second
+# row that matches nothing keeps every VALUES block at two rows or more, for all engines alike.
+NOTHING = "<urn:x-smartby:matches-nothing>"
+# Virtuoso 7.2 also drops the rows of a UNION arm that is nothing but a VALUES block; a FILTER
+# that always holds (which other engines discard) keeps them.
+KEEP_VALUES = "FILTER(true)"
+
+
 def _nodes(nodes: Iterable[Node]) -> str:
-    return " ".join(sorted(_n3(n) for n in nodes))
+    listed = sorted(_n3(n) for n in nodes)
+    return " ".join([*listed, NOTHING] if len(listed) == 1 else listed)
 
 
 def _existing_query(sub: Rows, excluded: Sequence[str]) -> str:
