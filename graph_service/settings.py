@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -60,6 +61,18 @@ class Settings(BaseSettings):
     query_workers: int = Field(2, ge=1, description="Worker processes evaluating queries.")
     max_waiting_queries: int = Field(
         256, ge=0, description="Queries that may wait for a busy worker; beyond them 503 at once."
+    )
+    validation_timeout: float = Field(
+        30.0, gt=0, description="Seconds a SHACL validation may run before its worker is killed "
+        "and the request gets 503 validation_timeout.",
+    )
+    validation_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1,
+        description="Worker processes running SHACL validations at once (default: the cores).",
+    )
+    max_waiting_validations: int = Field(
+        4, ge=0, description="Validations that may wait for a busy worker; beyond them 503 with "
+        "Retry-After at once.",
     )
     reap_grace: float = Field(
         1.0, gt=0, description="Seconds past its deadline before an abandoned query's worker is "

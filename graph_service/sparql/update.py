@@ -85,5 +85,5 @@ async def run_update(
 
     await run_in_threadpool(
         guarded_write, settings, store, admin=admin,
-        simulate=simulate_update(sparql), apply=apply)
+        change=simulate_update(store, sparql), apply=apply)
     return Response(status_code=204)

@@ -1,5 +1,6 @@
-"""Validated writes: a change is tried on a copy and written only if it adds no violation and
-leaves the protected graphs (submissions, the curated content) alone. Shared by `/update` and
+"""Validated writes: a change is judged by its difference (validation/delta.py) and written
+only if it adds no violation and leaves the protected graphs (submissions, the curated
+content) alone. Shared by `/update` and
 `/store`; knows no HTTP."""
 
 from __future__ import annotations
@@ -10,17 +11,21 @@ from pathlib import Path
 from typing import TypeVar
 
 import pyoxigraph as ox
+import rdflib
+from rdflib.term import Node
 
 from graph_service.core.content import content_files
 from graph_service.core.errors import Forbidden, say
 from graph_service.core.identifiers import graph_iri
+from graph_service.core.rdf_input import quads_to_graph
 from graph_service.core.sparql_text import syntax_error_from, update_refused
 from graph_service.settings import Settings
 from graph_service.store import Store
-from graph_service.store.changelog import Change, touched_graphs
+from graph_service.store.changelog import Change
+from graph_service.validation.delta import Delta, dataset_delta
 from graph_service.validation.shacl import (
     NotConforming,
-    live_difference,
+    excluded_graphs,
     store_snapshot,
     validate_change,
     write_lock,
@@ -54,21 +59,16 @@ def _curated_graphs(content_dir: Path, base_iri: str) -> frozenset[str]:
 
 def guarded_write(
     settings: Settings, store: Store, *, admin: bool,
-    simulate: Callable[[ox.Store], None], apply: Callable[[list[Change] | None], T],
+    change: Callable[[], Delta], apply: Callable[[list[Change] | None], T],
 ) -> T:
-    """Try the change on an in-memory copy; write it only if it adds no violation (422) and
-    leaves the submissions alone (403). The administrator token skips both checks. `apply`
-    gets the graphs the copy saw change (for the change log); None when nothing was tried."""
+    """Find the write's difference (`change`); write it only if it adds no violation (422) and
+    leaves the protected graphs alone (403). The administrator token skips both checks. `apply`
+    gets the graphs the difference touches (for the change log); None when nothing was tried."""
     touched: list[Change] | None = None
     with write_lock:
         if not admin:
-            snapshot = store_snapshot(store)
-            copy = ox.Store()
-            copy.extend(snapshot.quads)
-            simulate(copy)
-            after = list(copy)
-            before = {q for q in snapshot.quads if is_protected(settings, q.graph_name)}
-            if before != {q for q in after if is_protected(settings, q.graph_name)}:
+            delta = change()
+            if any(is_protected(settings, q.graph_name) for q in delta.quads()):
                 raise Forbidden(
                     say("Submissions and their provenance change only through /submissions, and "
                         "the curated graphs only with the administrator token.",
@@ -77,21 +77,41 @@ def guarded_write(
                         "Innsendingar og proveniensen deira blir berre endra gjennom "
                         "/submissions, og dei kuraterte grafane berre med "
                         "administratornøkkelen."))
-            added, removed = live_difference(settings, snapshot.quads, after)
+            added, removed = live_difference(settings, delta)
             outcome = validate_change(settings, store, added, removed)
             if not outcome.conforms:
                 raise NotConforming(outcome)
-            touched = touched_graphs(settings, snapshot.quads, after)
+            touched = delta.touched(settings)
         return apply(touched)
 
 
-def simulate_update(sparql: str) -> Callable[[ox.Store], None]:
-    def run(copy: ox.Store) -> None:
+def live_difference(
+    settings: Settings, delta: Delta
+) -> tuple[rdflib.Graph, set[tuple[Node, Node, Node]]]:
+    """The triples a write adds to and removes from the validated union of graphs (the
+    shapes, the provenance and the change log are not validated)."""
+    skip = excluded_graphs(settings)
+
+    def live(quads: frozenset[ox.Quad]) -> list[ox.Quad]:
+        return [ox.Quad(q.subject, q.predicate, q.object) for q in quads
+                if not (isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in skip)]
+
+    return quads_to_graph(live(delta.added)), set(quads_to_graph(live(delta.removed)))
+
+
+def simulate_update(store: Store, sparql: str) -> Callable[[], Delta]:
+    """The difference a SPARQL Update makes, found by running it on a copy of the store.
+    (Still a copy: deriving it in the engine is issue 10's part 1 for /update, not done.)"""
+    def run() -> Delta:
+        snapshot = store_snapshot(store)
+        copy = ox.Store()
+        copy.extend(snapshot.quads)
         try:
             copy.update(sparql)
         except SyntaxError as exc:
             raise syntax_error_from(str(exc)) from exc
         except (OSError, ValueError, RuntimeError) as exc:
             raise update_refused(exc) from exc
+        return dataset_delta(snapshot.quads, copy)
 
     return run

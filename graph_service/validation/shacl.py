@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from rdflib.namespace import OWL, RDF, SH
 from rdflib.term import Node
 
 from graph_service.core.content import content_files, graph_for_file, read_content_file
-from graph_service.core.errors import DoesNotConform
+from graph_service.core.errors import DoesNotConform, QueryTimeout, ValidationTimeout
 from graph_service.core.media import SUFFIX_TYPES
 from graph_service.core.rdf_input import parse_quads, quads_to_graph, rdf_format_for
 from graph_service.settings import Settings
@@ -32,6 +33,7 @@ from graph_service.validation.outcome import (
     ValidationOutcome,
     read_result,
 )
+from graph_service.validation.pool import pool_for, timeout_detail
 
 SHAPES_FILE = "shapes.ttl"
 # Graphs that are not part of "what the graph holds" for validation: the shapes themselves
@@ -43,6 +45,11 @@ def shapes_path(settings: Settings) -> Path:
     return settings.content_dir / "ontology" / SHAPES_FILE
 
 
+def load_shapes_file(path: Path) -> rdflib.Graph:
+    """A shapes file, parsed once per version (the validation workers load theirs by path)."""
+    return _load_shapes(path, path.stat().st_mtime)
+
+
 @lru_cache(maxsize=4)
 def _load_shapes(path: Path, mtime: float) -> rdflib.Graph:
     graph = rdflib.Graph()
@@ -52,8 +59,7 @@ def _load_shapes(path: Path, mtime: float) -> rdflib.Graph:
 
 def load_shapes(settings: Settings) -> rdflib.Graph:
     """The shapes graph, parsed once (again only when the file changes)."""
-    path = shapes_path(settings)
-    return _load_shapes(path, path.stat().st_mtime)
+    return load_shapes_file(shapes_path(settings))
 
 
 def content_snapshot(settings: Settings) -> StoreSnapshot:
@@ -240,25 +246,20 @@ def validate_change(
     """Validate a change on its neighbourhood (validation/neighbourhood.py), fetched by the
     store's engine: the cost follows what the change touches, not what the store holds."""
     shapes = load_shapes(settings)
-    around = build(store, shapes, added, removed, excluded=sorted(excluded_graphs(settings)),
-                   timeout=settings.query_timeout)
-    return validate_focus(shapes, around.before, around.after, around.focus)
-
-
-def live_difference(
-    settings: Settings, before: list[ox.Quad], after: list[ox.Quad]
-) -> tuple[rdflib.Graph, set[tuple[Node, Node, Node]]]:
-    """The triples a write adds to and removes from the validated union of graphs."""
-    skip = excluded_graphs(settings)
-
-    def live(quads: list[ox.Quad]) -> set[ox.Triple]:
-        return {ox.Triple(q.subject, q.predicate, q.object) for q in quads
-                if not (isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in skip)}
-
-    old, new = live(before), live(after)
-    added = quads_to_graph([ox.Quad(t.subject, t.predicate, t.object) for t in new - old])
-    removed = set(quads_to_graph([ox.Quad(t.subject, t.predicate, t.object) for t in old - new]))
-    return added, removed
+    pool = pool_for(settings.validation_workers, settings.max_waiting_validations)
+    limit = settings.validation_timeout
+    with pool.admitted(limit) as deadline:
+        left = min(settings.query_timeout, max(0.001, deadline - time.monotonic()))
+        try:
+            around = build(store, shapes, added, removed,
+                           excluded=sorted(excluded_graphs(settings)), timeout=left)
+        except QueryTimeout as exc:
+            if left < settings.query_timeout:  # the validation's own deadline ran out
+                detail = timeout_detail(limit)
+                raise ValidationTimeout(detail) from exc
+            raise
+        return pool.run(shapes_path(settings), around.before, around.after, around.focus,
+                        deadline=deadline, timeout=limit)
 
 
 def validate_focus(
