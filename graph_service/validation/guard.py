@@ -30,6 +30,7 @@ from graph_service.validation.shacl import (
     validate_change,
     write_lock,
 )
+from graph_service.validation.update_delta import data_update_delta
 
 T = TypeVar("T")
 
@@ -100,9 +101,13 @@ def live_difference(
 
 
 def simulate_update(store: Store, sparql: str) -> Callable[[], Delta]:
-    """The difference a SPARQL Update makes, found by running it on a copy of the store.
-    (Still a copy: deriving it in the engine is issue 10's part 1 for /update, not done.)"""
+    """The difference a SPARQL Update makes: from its text and the graphs it names for data
+    and graph operations (update_delta.py); otherwise by running it on a copy of the store
+    (operations with WHERE: deriving those in the engine is not done yet)."""
     def run() -> Delta:
+        known = data_update_delta(store, sparql)
+        if known is not None:
+            return known
         snapshot = store_snapshot(store)
         copy = ox.Store()
         copy.extend(snapshot.quads)
