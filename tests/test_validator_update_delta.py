@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import make_settings
+from conftest import WRITER, make_settings
+from fastapi.testclient import TestClient
 
+from graph_service.app import create_app
 from graph_service.settings import Settings
 from graph_service.store.embedded import EmbeddedStore
 from graph_service.store.loading import load_content
@@ -83,3 +85,34 @@ def test_the_graph_sizes_let_the_change_log_tell_a_delete(
     delta = data_update_delta(embedded, PREFIX + f"DROP GRAPH <{G}>")
     assert delta is not None
     assert [(c.kind, c.graph) for c in delta.touched(settings)] == [("delete", G)]
+
+
+def test_an_update_that_draws_new_values_writes_exactly_what_was_validated(
+    tmp_path: Path
+) -> None:
+    """RAND() picks a plain name (conforms) or a language-tagged one (a person's name may not
+    have a language) anew each time the update runs: what is stored after a 204 is always
+    the conforming one, and a 422 stores nothing."""
+    settings = make_settings(tmp_path / "var")
+    graph = "https://example.org/graph/drawn"
+    with TestClient(create_app(settings)) as client:
+        for n in range(12):
+            person = f"https://w3id.org/smartby/id/person/drawn-{n}"
+            update = (
+                "PREFIX schema: <https://schema.org/> PREFIX foaf: <http://xmlns.com/foaf/0.1/> "
+                f"INSERT {{ GRAPH <{graph}> {{ <{person}> a schema:Person , foaf:Person ; "
+                "schema:name ?name } } WHERE { BIND(IF(RAND() < 0.5, \"Ola\", "
+                "STRLANG(\"Ola\", \"nb\")) AS ?name) }")
+            answer = client.post("/update", content=update.encode(), headers={
+                **WRITER, "Content-Type": "application/sparql-update"})
+            assert answer.status_code in (204, 422), answer.text
+            stored = client.post("/sparql", data={"query": (
+                f"SELECT ?name WHERE {{ GRAPH <{graph}> {{ <{person}> "
+                "<https://schema.org/name> ?name } }")},
+                headers={"Accept": "application/sparql-results+json"})
+            names = stored.json()["results"]["bindings"]
+            if answer.status_code == 204:
+                assert [(b["name"]["value"], b["name"].get("xml:lang")) for b in names] == [
+                    ("Ola", None)]
+            else:
+                assert names == []

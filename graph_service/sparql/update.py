@@ -76,14 +76,19 @@ async def run_update(
     sparql = await read_update(request)
     refuse_remote_fetches(sparql, allowed=settings.allow_service)
 
+    simulation = simulate_update(store, sparql)
+
     def apply(touched: list[Change] | None) -> None:
         # Unsimulated (administrator): one event for the whole dataset, graphs not itemised.
         changes = touched if touched is not None else [
             Change("update", dataset_iri(settings), "update", "")]
         named = [replace(c, actor=writer) for c in changes]
-        store.update(append(sparql, record(store, settings, named)))
+        text = sparql if touched is None else simulation.text_to_write()
+        full = append(text, record(store, settings, named))
+        if full.strip():  # an exact difference may be empty: nothing to write then
+            store.update(full)
 
     await run_in_threadpool(
         guarded_write, settings, store, admin=admin,
-        change=simulate_update(store, sparql), apply=apply)
+        change=simulation, apply=apply)
     return Response(status_code=204)

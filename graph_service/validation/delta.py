@@ -87,3 +87,22 @@ def dataset_delta(before: Iterable[ox.Quad], after: Iterable[ox.Quad]) -> Delta:
     old, new = set(before), set(after)
     return Delta(frozenset(new - old), frozenset(old - new), dict(Counter(_name(q.graph_name)
                                                                           for q in old)))
+
+
+def delta_update(delta: Delta) -> str:
+    """DELETE DATA and INSERT DATA writing exactly `delta` (blank nodes only among the added:
+    DELETE DATA cannot name a stored one)."""
+    def block(quads: frozenset[ox.Quad]) -> str:
+        lines = []
+        for q in sorted(quads, key=str):
+            triple = f"{q.subject} {q.predicate} {q.object} ."
+            lines.append(f"GRAPH {q.graph_name} {{ {triple} }}"
+                         if isinstance(q.graph_name, ox.NamedNode) else triple)
+        return "\n".join(lines)
+
+    parts = []
+    if delta.removed:
+        parts.append(f"DELETE DATA {{\n{block(delta.removed)}\n}}")
+    if delta.added:
+        parts.append(f"INSERT DATA {{\n{block(delta.added)}\n}}")
+    return " ;\n".join(parts)

@@ -15,14 +15,14 @@ import rdflib
 from rdflib.term import Node
 
 from graph_service.core.content import content_files
-from graph_service.core.errors import Forbidden, say
+from graph_service.core.errors import Forbidden, InvalidRequest, say
 from graph_service.core.identifiers import graph_iri
 from graph_service.core.rdf_input import quads_to_graph
-from graph_service.core.sparql_text import syntax_error_from, update_refused
+from graph_service.core.sparql_text import keywords, syntax_error_from, update_refused
 from graph_service.settings import Settings
 from graph_service.store import Store
 from graph_service.store.changelog import Change
-from graph_service.validation.delta import Delta, dataset_delta
+from graph_service.validation.delta import Delta, dataset_delta, delta_update
 from graph_service.validation.shacl import (
     NotConforming,
     excluded_graphs,
@@ -100,23 +100,57 @@ def live_difference(
     return quads_to_graph(live(delta.added)), set(quads_to_graph(live(delta.removed)))
 
 
-def simulate_update(store: Store, sparql: str) -> Callable[[], Delta]:
-    """The difference a SPARQL Update makes: from its text and the graphs it names for data
-    and graph operations (update_delta.py); otherwise by running it on a copy of the store
-    (operations with WHERE: deriving those in the engine is not done yet)."""
-    def run() -> Delta:
-        known = data_update_delta(store, sparql)
-        if known is not None:
-            return known
-        snapshot = store_snapshot(store)
+class UpdateSimulation:
+    """The difference a SPARQL Update makes (calling it finds it; `delta` keeps it, so that
+    what is written can be exactly what was validated): from its text and the graphs it
+    names for data and graph operations (update_delta.py); otherwise by running it on a copy
+    of the store (operations with WHERE: deriving those in the engine is not done yet)."""
+
+    def __init__(self, store: Store, sparql: str) -> None:
+        self.store, self.sparql = store, sparql
+        self.delta: Delta | None = None
+
+    def __call__(self) -> Delta:
+        self.delta = data_update_delta(self.store, self.sparql) or self._on_a_copy()
+        return self.delta
+
+    def _on_a_copy(self) -> Delta:
+        snapshot = store_snapshot(self.store)
         copy = ox.Store()
         copy.extend(snapshot.quads)
         try:
-            copy.update(sparql)
+            copy.update(self.sparql)
         except SyntaxError as exc:
             raise syntax_error_from(str(exc)) from exc
         except (OSError, ValueError, RuntimeError) as exc:
             raise update_refused(exc) from exc
         return dataset_delta(snapshot.quads, copy)
 
-    return run
+    def text_to_write(self) -> str:
+        """The update itself, or, when it draws values anew each time it runs (NOW(),
+        UUID(), STRUUID(), RAND(), BNODE()), exactly the validated difference as DELETE
+        DATA / INSERT DATA; 400 when that difference removes blank nodes of the store,
+        which no update can name."""
+        if self.delta is None or not keywords(self.sparql, NONDETERMINISTIC):
+            return self.sparql
+        if any(isinstance(term, ox.BlankNode) for q in self.delta.removed
+               for term in (q.subject, q.object)):
+            detail = say(
+                "This update draws new values each time it runs (NOW, UUID, STRUUID, RAND, "
+                "BNODE) and removes blank nodes, so what was validated cannot be written as "
+                "it was; use fixed values or name the nodes with IRIs.",
+                "Denne oppdateringen trekker nye verdier hver gang den kjøres (NOW, UUID, "
+                "STRUUID, RAND, BNODE) og fjerner blanke noder, så det som ble validert kan "
+                "ikke skrives slik det var; bruk faste verdier eller gi nodene IRI-er.",
+                "Denne oppdateringa trekkjer nye verdiar kvar gong ho køyrer (NOW, UUID, "
+                "STRUUID, RAND, BNODE) og fjernar blanke nodar, så det som vart validert kan "
+                "ikkje skrivast slik det var; bruk faste verdiar eller gje nodane IRI-ar.")
+            raise InvalidRequest(detail)
+        return delta_update(self.delta)
+
+
+NONDETERMINISTIC = ("NOW", "UUID", "STRUUID", "RAND", "BNODE")
+
+
+def simulate_update(store: Store, sparql: str) -> UpdateSimulation:
+    return UpdateSimulation(store, sparql)
