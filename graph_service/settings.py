@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1, ge=1,
         description="Worker processes running SHACL validations at once (default: the cores).",
     )
+    validation_arms_per_query: int = Field(
+        0, ge=0, description="Patterns per neighbourhood query of a validation (0: all in one). "
+        "Virtuoso 7.2 needs a few (6): it refuses queries whose SQL passes 10 000 lines.",
+    )
     max_waiting_validations: int = Field(
         4, ge=0, description="Validations that may wait for a busy worker; beyond them 503 with "
         "Retry-After at once.",

@@ -32,6 +32,14 @@ from rdflib.term import Node
 
 from graph_service.core.errors import Unavailable, say
 from graph_service.store import QueryRequest, Store
+from graph_service.validation.neighbourhood_terms import (
+    SKOLEM,
+    from_json,
+    from_ox,
+    skolem_triple,
+    unskolem,
+    unskolem_triple,
+)
 from graph_service.validation.reach_patterns import (
     THIS,
     Alternatives,
@@ -45,7 +53,6 @@ from graph_service.validation.reach_patterns import (
 )
 from graph_service.validation.shape_reach import ShapeReach, shape_reaches
 
-SKOLEM = "urn:x-smartby:bnode:"
 RDF_TYPE = rdflib.RDF.type
 Rows = Sequence[tuple[Node, Node, Node]]
 
@@ -67,57 +74,39 @@ class NeighbourhoodUnavailable(Unavailable):
 def build(
     store: Store, shapes: rdflib.Graph, added: rdflib.Graph,
     removed: Iterable[tuple[Node, Node, Node]] = (), *, excluded: Sequence[str] = (),
-    timeout: float = 30.0,
+    timeout: float = 30.0, arms_per_query: int = 0,
 ) -> Neighbourhood:
     """The neighbourhood of a change (`added` triples, and `removed` ones already stored)."""
     reaches = shape_reaches(shapes)
-    sub = [_skolem_triple(triple) for triple in added]
-    gone = [_skolem_triple(triple) for triple in removed]
+    sub = [skolem_triple(triple) for triple in added]
+    gone = [skolem_triple(triple) for triple in removed]
     run = _Runner(store, excluded, timeout, sub)
+    run.arms_per_query = arms_per_query
     stored = run.construct(_existing_query(sub, excluded)) if sub else rdflib.Graph()
     known = set(stored)
     changed = [t for t in sub if t not in known] + gone
     seeds = {n for s, _, o in changed for n in (s, o) if not isinstance(n, rdflib.Literal)}
-    focus = set(run.select(_affected_query(reaches, changed, seeds, run), "focus"))
-    pairs = run.select_pairs(_targets_query(reaches, focus, run)) if focus else []
+    focus = {n for q in _affected_query(reaches, changed, seeds, run)
+             for n in run.select(q, "focus")}
+    pairs = [p for q in _targets_query(reaches, focus, run) for p in run.select_pairs(q)] \
+        if focus else []
     by_shape: dict[int, list[Node]] = {}
     for index, node in pairs:
         by_shape.setdefault(index, []).append(node)
-    fetched = run.construct(_fetch_query(reaches, by_shape, run)) if by_shape else rdflib.Graph()
+    fetched = rdflib.Graph()
+    for query in _fetch_query(reaches, by_shape, run) if by_shape else []:
+        fetched += run.construct(query)
     before, after = rdflib.Graph(), rdflib.Graph()
     new = {t for t in sub if t not in known}
     gone_set = set(gone)
     for triple in fetched:
         if triple not in new:
-            before.add(_unskolem_triple(triple))
+            before.add(unskolem_triple(triple))
         if triple not in gone_set:
-            after.add(_unskolem_triple(triple))
+            after.add(unskolem_triple(triple))
     for triple in added:
         after.add(triple)
-    return Neighbourhood(after, before, {_unskolem(n) for n in focus}, run.sent)
-
-
-# -- terms ------------------------------------------------------------------------------------
-
-
-def _skolem(term: Node) -> Node:
-    return rdflib.URIRef(SKOLEM + str(term)) if isinstance(term, rdflib.BNode) else term
-
-
-def _skolem_triple(triple: tuple[Node, Node, Node]) -> tuple[Node, Node, Node]:
-    s, p, o = triple
-    return _skolem(s), p, _skolem(o)
-
-
-def _unskolem(term: Node) -> Node:
-    if isinstance(term, rdflib.URIRef) and term.startswith(SKOLEM):
-        return rdflib.BNode(term[len(SKOLEM):])
-    return term
-
-
-def _unskolem_triple(triple: tuple[Node, Node, Node]) -> tuple[Node, Node, Node]:
-    s, p, o = triple
-    return _unskolem(s), p, _unskolem(o)
+    return Neighbourhood(after, before, {unskolem(n) for n in focus}, run.sent)
 
 
 def _n3(term: Node | Term) -> str:
@@ -275,7 +264,7 @@ def _existing_query(sub: Rows, excluded: Sequence[str]) -> str:
 
 
 def _affected_query(reaches: Sequence[ShapeReach], changed: Rows, seeds: set[Node],
-                    run: _Runner) -> str:
+                    run: _Runner) -> list[str]:
     arms = []
     for _index, reach in enumerate(reaches):
         if seeds:
@@ -293,30 +282,44 @@ def _affected_query(reaches: Sequence[ShapeReach], changed: Rows, seeds: set[Nod
                 r = _Renderer(run, run.name("b") + "_", triple, rows)
                 arms.append(f"{r.group(pinned_group)} {_target(r, reach)} "
                             f"BIND({r.term(THIS)} AS ?focus)")
-    body = " UNION ".join(f"{{ {a} }}" for a in arms) or "FILTER(false)"
-    return f"SELECT DISTINCT ?focus WHERE {{ {body} }}"
+    return [f"SELECT DISTINCT ?focus WHERE {{ {_union(chunk)} }}"
+            for chunk in _chunks(arms, run.arms_per_query)]
 
 
-def _targets_query(reaches: Sequence[ShapeReach], focus: set[Node], run: _Runner) -> str:
+def _targets_query(reaches: Sequence[ShapeReach], focus: set[Node],
+                   run: _Runner) -> list[str]:
     arms = []
     for index, reach in enumerate(reaches):
         r = _Renderer(run, run.name("b") + "_", pinned=Triple(Var("_"), Var("_"), Var("_")))
         arms.append(f"VALUES {r.term(THIS)} {{ {_nodes(focus)} }} {_target(r, reach)} "
                     f"BIND({r.term(THIS)} AS ?focus) BIND({index} AS ?shape)")
-    body = " UNION ".join(f"{{ {a} }}" for a in arms)
-    return f"SELECT DISTINCT ?shape ?focus WHERE {{ {body} }}"
+    return [f"SELECT DISTINCT ?shape ?focus WHERE {{ {_union(chunk)} }}"
+            for chunk in _chunks(arms, run.arms_per_query)]
 
 
 def _fetch_query(reaches: Sequence[ShapeReach], by_shape: dict[int, list[Node]],
-                 run: _Runner) -> str:
+                 run: _Runner) -> list[str]:
     arms: list[str] = []
     run.template = []
     for index, nodes in sorted(by_shape.items()):
         for branch in reaches[index].branches:
             r = _Renderer(run, run.name("b") + "_")
             arms.append(f"VALUES {r.term(THIS)} {{ {_nodes(nodes)} }} {r.group(branch)}")
-    body = " UNION ".join(f"{{ {a} }}" for a in arms)
-    return f"CONSTRUCT {{ {' '.join(run.template)} }} WHERE {{ {body} }}"
+    template = " ".join(run.template)  # each chunk binds only its own witnesses
+    return [f"CONSTRUCT {{ {template} }} WHERE {{ {_union(chunk)} }}"
+            for chunk in _chunks(arms, run.arms_per_query)]
+
+
+def _chunks(arms: list[str], size: int) -> list[list[str]]:
+    """The arms in unions of at most `size` (0: one union). Virtuoso 7.2 refuses a query whose
+    SQL translation passes 10 000 lines (a project's whole reach does); the union of the
+    answers to smaller unions is the same answer, in more queries."""
+    size = size or max(1, len(arms))
+    return [arms[i:i + size] for i in range(0, len(arms), size)]
+
+
+def _union(arms: list[str]) -> str:
+    return " UNION ".join(f"{{ {a} }}" for a in arms) or "FILTER(false)"
 
 
 def _graph_filter(var: str, excluded: Sequence[str]) -> str:
@@ -334,6 +337,7 @@ class _Runner:
         self.excluded = excluded
         self.template: list[str] = []
         self.sent: list[str] = []
+        self.arms_per_query = 0
         self._names = itertools.count()
 
     def name(self, kind: str) -> str:
@@ -351,8 +355,8 @@ class _Runner:
         body = self._run(query, graph=True)
         graph = rdflib.Graph()
         for triple in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
-            graph.add((_from_ox(triple.subject), _from_ox(triple.predicate),
-                       _from_ox(triple.object)))
+            graph.add((from_ox(triple.subject), from_ox(triple.predicate),
+                       from_ox(triple.object)))
         return graph
 
     def _bindings(self, query: str) -> list[dict[str, dict[str, str]]]:
@@ -361,31 +365,8 @@ class _Runner:
         return rows
 
     def select(self, query: str, name: str) -> list[Node]:
-        return [_from_json(row[name]) for row in self._bindings(query) if name in row]
+        return [from_json(row[name]) for row in self._bindings(query) if name in row]
 
     def select_pairs(self, query: str) -> list[tuple[int, Node]]:
-        return [(int(row["shape"]["value"]), _from_json(row["focus"]))
+        return [(int(row["shape"]["value"]), from_json(row["focus"]))
                 for row in self._bindings(query)]
-
-
-def _from_ox(term: object) -> Node:
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    assert isinstance(term, ox.Literal)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
-
-
-def _from_json(term: dict[str, str]) -> Node:
-    kind, value = term["type"], term["value"]
-    if kind == "uri":
-        return rdflib.URIRef(value)
-    if kind == "bnode":
-        return rdflib.BNode(value)
-    if "xml:lang" in term:
-        return rdflib.Literal(value, lang=term["xml:lang"])
-    datatype = term.get("datatype")
-    return rdflib.Literal(value, datatype=rdflib.URIRef(datatype) if datatype else None)

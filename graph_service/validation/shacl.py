@@ -252,7 +252,8 @@ def validate_change(
         left = min(settings.query_timeout, max(0.001, deadline - time.monotonic()))
         try:
             around = build(store, shapes, added, removed,
-                           excluded=sorted(excluded_graphs(settings)), timeout=left)
+                           excluded=sorted(excluded_graphs(settings)), timeout=left,
+                           arms_per_query=settings.validation_arms_per_query)
         except QueryTimeout as exc:
             if left < settings.query_timeout:  # the validation's own deadline ran out
                 detail = timeout_detail(limit)
