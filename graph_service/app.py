@@ -30,6 +30,7 @@ from graph_service.store import Store, open_store
 from graph_service.store.loading import load_content, store_is_empty
 from graph_service.validation import routes as validation_routes
 from graph_service.validation import submissions
+from graph_service.validation.pool import ValidationCollector
 from graph_service.validation.reports import on_not_conforming
 from graph_service.validation.shacl import NotConforming
 from graph_service.web import health, openapi
@@ -135,6 +136,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.add_middleware(AccessLog)  # sees every answer of the layers below, with its duration
     if settings.metrics:  # outermost, so it counts what the other layers answer too
         app.state.metrics = Metrics(app)
+        app.state.metrics.registry.register(ValidationCollector(
+            settings.validation_workers, settings.max_waiting_validations))
         app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
         app.include_router(metrics_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -74,6 +74,22 @@ class Settings(BaseSettings):
     max_waiting_queries: int = Field(
         256, ge=0, description="Queries that may wait for a busy worker; beyond them 503 at once."
     )
+    validation_timeout: float = Field(
+        30.0, gt=0, description="Seconds a SHACL validation may run before its worker is killed "
+        "and the request gets 503 validation_timeout.",
+    )
+    validation_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1,
+        description="Worker processes running SHACL validations at once (default: the cores).",
+    )
+    validation_arms_per_query: int = Field(
+        0, ge=0, description="Patterns per neighbourhood query of a validation (0: all in one). "
+        "Virtuoso 7.2 needs a few (6): it refuses queries whose SQL passes 10 000 lines.",
+    )
+    max_waiting_validations: int = Field(
+        4, ge=0, description="Validations that may wait for a busy worker; beyond them 503 with "
+        "Retry-After at once.",
+    )
     reap_grace: float = Field(
         1.0, gt=0, description="Seconds past its deadline before an abandoned query's worker is "
         "killed and replaced.",

@@ -119,20 +119,3 @@ def refuse_remote_fetches(text: str, *, allowed: bool = False) -> None:
         )
 
 
-_NONDETERMINISTIC = re.compile(r"(?<![\w:?$-])(NOW|UUID|STRUUID|RAND|BNODE)\s*\(", re.I)
-
-
-def refuse_nondeterministic(update: str) -> None:
-    """400 for an update calling NOW(), UUID(), STRUUID(), RAND() or BNODE() where it is
-    validated: it is tried on a copy and then applied again, so it would write other values
-    than the ones that were validated."""
-    calls_found = _NONDETERMINISTIC.finditer(without_literals(update))
-    found = sorted({m.group(1).upper() for m in calls_found})
-    if found:
-        calls = ", ".join(f"{name}()" for name in found)
-        raise InvalidRequest(say(
-            f"{calls} would write other values than the ones validated; write the values "
-            "themselves (or use the administrator token, which is not validated).",
-            f"{calls} ville skrive andre verdier enn de som ble validert; skriv verdiene selv.",
-            f"{calls} ville skrive andre verdiar enn dei som vart validerte; skriv verdiane "
-            "sjølv."))

@@ -20,6 +20,7 @@ from graph_service.core.rdf_input import ntriples, parse_body
 from graph_service.settings import Settings
 from graph_service.store import DEFAULT_GRAPH, Store, graph_iri_term, joined
 from graph_service.store.changelog import Change, Kind, dataset_iri, record
+from graph_service.validation.delta import Delta, graph_delete_delta, graph_write_delta
 from graph_service.validation.guard import guarded_write
 from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
 
@@ -77,12 +78,9 @@ def write_graph(
     """PUT (replace) or POST (merge) RDF into a graph; True when the graph is new."""
     quads = parse_body(body, content_type)
     data = ntriples(quads)
-    target = _term(graph)
 
-    def simulate(copy: ox.Store) -> None:
-        if replace:
-            copy.clear_graph(target)
-        copy.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in quads)
+    def change() -> Delta:
+        return graph_write_delta(store, graph, quads, replace=replace)
 
     def apply(touched: list[Change] | None) -> bool:
         created = not _exists(store, graph)
@@ -102,7 +100,7 @@ def write_graph(
 
     event_graph = dataset_iri(settings) if graph == DEFAULT_GRAPH else graph
 
-    return guarded_write(settings, store, admin=admin, simulate=simulate, apply=apply)
+    return guarded_write(settings, store, admin=admin, change=change, apply=apply)
 
 
 def delete_graph(settings: Settings, store: Store, graph: str, *, admin: bool,
@@ -111,8 +109,8 @@ def delete_graph(settings: Settings, store: Store, graph: str, *, admin: bool,
         raise NotFound(say(f"No graph <{graph}>.", f"Ingen graf <{graph}>.",
                            f"Ingen graf <{graph}>."))
 
-    def simulate(copy: ox.Store) -> None:
-        copy.clear_graph(_term(graph))
+    def change() -> Delta:
+        return graph_delete_delta(store, graph)
 
     def apply(touched: list[Change] | None) -> None:
         target = dataset_iri(settings) if graph == DEFAULT_GRAPH else graph
@@ -120,7 +118,7 @@ def delete_graph(settings: Settings, store: Store, graph: str, *, admin: bool,
         store.drop_graph(graph, also=record(store, settings, [Change(kind, target, "store",
                                                                      who)]))
 
-    guarded_write(settings, store, admin=admin, simulate=simulate, apply=apply)
+    guarded_write(settings, store, admin=admin, change=change, apply=apply)
 
 
 def _location(graph: str) -> str:

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from graph_service.core.errors import InvalidRequest, UnsupportedFormat, say
 from graph_service.core.media import base_media_type
-from graph_service.core.sparql_text import refuse_nondeterministic, refuse_remote_fetches
+from graph_service.core.sparql_text import refuse_remote_fetches
 from graph_service.store.changelog import Change, append, dataset_iri, record
 from graph_service.validation.guard import guarded_write, simulate_update
 from graph_service.web.deps import Admin, SettingsDep, StoreDep, Writer
@@ -75,17 +75,19 @@ async def run_update(
     """Apply a SPARQL 1.1 Update (token); 422 with the report if the result would not conform."""
     sparql = await read_update(request)
     refuse_remote_fetches(sparql, allowed=settings.allow_service)
-    if not admin:  # validated: tried on a copy, then applied again
-        refuse_nondeterministic(sparql)
+    simulation = simulate_update(store, sparql, settings.query_timeout)
 
     def apply(touched: list[Change] | None) -> None:
         # Unsimulated (administrator): one event for the whole dataset, graphs not itemised.
         changes = touched if touched is not None else [
             Change("update", dataset_iri(settings), "update", "")]
         named = [replace(c, actor=writer) for c in changes]
-        store.update(append(sparql, record(store, settings, named)))
+        text = sparql if touched is None else simulation.text_to_write()
+        full = append(text, record(store, settings, named))
+        if full.strip():  # an exact difference may be empty: nothing to write then
+            store.update(full)
 
     await run_in_threadpool(
         guarded_write, settings, store, admin=admin,
-        simulate=simulate_update(sparql), apply=apply)
+        change=simulation, apply=apply)
     return Response(status_code=204)

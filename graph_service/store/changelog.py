@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -25,7 +24,7 @@ from rdflib.compare import isomorphic
 
 from graph_service.core.identifiers import graph_iri, slugify
 from graph_service.settings import Settings
-from graph_service.store import DEFAULT_GRAPH, QueryRequest, Store, then
+from graph_service.store import QueryRequest, Store, then
 
 AS = "https://www.w3.org/ns/activitystreams#"
 DCT = "http://purl.org/dc/terms/"
@@ -227,29 +226,6 @@ def record(store: Store, settings: Settings, changes: Sequence[Change]) -> str:
 def append(update: str, fragment: str) -> str:
     """A client's SPARQL update followed by the change log's operations, as one request."""
     return then(update, fragment)
-
-
-def touched_graphs(settings: Settings, before: Iterable[ox.Quad],
-                   after: Iterable[ox.Quad]) -> list[Change]:
-    """The graphs a simulated write changed, each as a create, update or delete (no actor yet).
-
-    The change log's own graph is left out: it only changes with the events."""
-    def by_graph(quads: Iterable[ox.Quad]) -> dict[str, set[ox.Quad]]:
-        grouped: dict[str, set[ox.Quad]] = defaultdict(set)
-        for quad in quads:
-            name = quad.graph_name
-            grouped[name.value if isinstance(name, ox.NamedNode) else DEFAULT_GRAPH].add(quad)
-        return grouped
-
-    old, new = by_graph(before), by_graph(after)
-    found: list[Change] = []
-    for graph in sorted(set(old) | set(new)):
-        if graph == changes_graph(settings) or old.get(graph) == new.get(graph):
-            continue
-        kind: Kind = "create" if graph not in old else "delete" if graph not in new else "update"
-        target = dataset_iri(settings) if graph == DEFAULT_GRAPH else graph
-        found.append(Change(kind, target, "update", actor=""))
-    return found
 
 
 # -- reading -----------------------------------------------------------------------------------

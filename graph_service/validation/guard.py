@@ -1,5 +1,6 @@
-"""Validated writes: a change is tried on a copy and written only if it adds no violation and
-leaves the protected graphs (submissions, the curated content) alone. Shared by `/update` and
+"""Validated writes: a change is judged by its difference (validation/delta.py) and written
+only if it adds no violation and leaves the protected graphs (submissions, the curated
+content) alone. Shared by `/update` and
 `/store`; knows no HTTP."""
 
 from __future__ import annotations
@@ -10,23 +11,27 @@ from pathlib import Path
 from typing import TypeVar
 
 import pyoxigraph as ox
+import rdflib
+from rdflib.term import Node
 
 from graph_service.core.content import content_files
-from graph_service.core.errors import Forbidden, say
+from graph_service.core.errors import Forbidden, InvalidRequest, say
 from graph_service.core.identifiers import graph_iri
-from graph_service.core.sparql_text import syntax_error_from, update_refused
+from graph_service.core.rdf_input import quads_to_graph
+from graph_service.core.sparql_text import keywords, syntax_error_from, update_refused
 from graph_service.settings import Settings
 from graph_service.store import Store
-from graph_service.store.changelog import Change, touched_graphs
+from graph_service.store.changelog import Change
 from graph_service.store.engine import run_bounded
+from graph_service.validation.delta import Delta, dataset_delta, delta_update
 from graph_service.validation.shacl import (
     NotConforming,
-    changed_nodes,
-    quads_to_live_graph,
+    excluded_graphs,
     store_snapshot,
-    validate_against,
+    validate_change,
     write_lock,
 )
+from graph_service.validation.update_delta import data_update_delta
 
 T = TypeVar("T")
 
@@ -56,22 +61,16 @@ def _curated_graphs(content_dir: Path, base_iri: str) -> frozenset[str]:
 
 def guarded_write(
     settings: Settings, store: Store, *, admin: bool,
-    simulate: Callable[[ox.Store], None], apply: Callable[[list[Change] | None], T],
+    change: Callable[[], Delta], apply: Callable[[list[Change] | None], T],
 ) -> T:
-    """Try the change on an in-memory copy; write it only if it adds no violation (422) and
-    leaves the submissions alone (403). The administrator token skips both checks. `apply`
-    gets the graphs the copy saw change (for the change log); None when nothing was tried."""
+    """Find the write's difference (`change`); write it only if it adds no violation (422) and
+    leaves the protected graphs alone (403). The administrator token skips both checks. `apply`
+    gets the graphs the difference touches (for the change log); None when nothing was tried."""
     touched: list[Change] | None = None
     with write_lock:
         if not admin:
-            snapshot = store_snapshot(store)
-            copy = ox.Store()
-            copy.extend(snapshot.quads)
-            # Bounded like the write itself: a runaway update is as slow on the copy.
-            run_bounded(lambda: simulate(copy), settings.query_timeout, "validating a write")
-            after = list(copy)
-            before = {q for q in snapshot.quads if is_protected(settings, q.graph_name)}
-            if before != {q for q in after if is_protected(settings, q.graph_name)}:
+            delta = change()
+            if any(is_protected(settings, q.graph_name) for q in delta.quads()):
                 raise Forbidden(
                     say("Submissions and their provenance change only through /submissions, and "
                         "the curated graphs only with the administrator token.",
@@ -80,23 +79,79 @@ def guarded_write(
                         "Innsendingar og proveniensen deira blir berre endra gjennom "
                         "/submissions, og dei kuraterte grafane berre med "
                         "administratornøkkelen."))
-            live = quads_to_live_graph(settings, after)
-            before_live = snapshot.live_graph(settings)
-            changed = changed_nodes(set(live) ^ set(before_live))
-            outcome = validate_against(settings, snapshot, live, changed)
+            added, removed = live_difference(settings, delta)
+            outcome = validate_change(settings, store, added, removed)
             if not outcome.conforms:
                 raise NotConforming(outcome)
-            touched = touched_graphs(settings, snapshot.quads, after)
+            touched = delta.touched(settings)
         return apply(touched)
 
 
-def simulate_update(sparql: str) -> Callable[[ox.Store], None]:
-    def run(copy: ox.Store) -> None:
-        try:
-            copy.update(sparql)
+def live_difference(
+    settings: Settings, delta: Delta
+) -> tuple[rdflib.Graph, set[tuple[Node, Node, Node]]]:
+    """The triples a write adds to and removes from the validated union of graphs (the
+    shapes, the provenance and the change log are not validated)."""
+    skip = excluded_graphs(settings)
+
+    def live(quads: frozenset[ox.Quad]) -> list[ox.Quad]:
+        return [ox.Quad(q.subject, q.predicate, q.object) for q in quads
+                if not (isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in skip)]
+
+    return quads_to_graph(live(delta.added)), set(quads_to_graph(live(delta.removed)))
+
+
+class UpdateSimulation:
+    """The difference a SPARQL Update makes (calling it finds it; `delta` keeps it, so that
+    what is written can be exactly what was validated): from its text and the graphs it
+    names for data and graph operations (update_delta.py); otherwise by running it on a copy
+    of the store (operations with WHERE: deriving those in the engine is not done yet)."""
+
+    def __init__(self, store: Store, sparql: str, timeout: float = 30.0) -> None:
+        self.store, self.sparql, self.timeout = store, sparql, timeout
+        self.delta: Delta | None = None
+
+    def __call__(self) -> Delta:
+        self.delta = data_update_delta(self.store, self.sparql) or self._on_a_copy()
+        return self.delta
+
+    def _on_a_copy(self) -> Delta:
+        snapshot = store_snapshot(self.store)
+        copy = ox.Store()
+        copy.extend(snapshot.quads)
+        try:  # bounded like the write itself: a runaway update is as slow on the copy
+            run_bounded(lambda: copy.update(self.sparql), self.timeout, "validating an update")
         except SyntaxError as exc:
             raise syntax_error_from(str(exc)) from exc
         except (OSError, ValueError, RuntimeError) as exc:
             raise update_refused(exc) from exc
+        return dataset_delta(snapshot.quads, copy)
 
-    return run
+    def text_to_write(self) -> str:
+        """The update itself, or, when it draws values anew each time it runs (NOW(),
+        UUID(), STRUUID(), RAND(), BNODE()), exactly the validated difference as DELETE
+        DATA / INSERT DATA; 400 when that difference removes blank nodes of the store,
+        which no update can name."""
+        if self.delta is None or not keywords(self.sparql, NONDETERMINISTIC):
+            return self.sparql
+        if any(isinstance(term, ox.BlankNode) for q in self.delta.removed
+               for term in (q.subject, q.object)):
+            detail = say(
+                "This update draws new values each time it runs (NOW, UUID, STRUUID, RAND, "
+                "BNODE) and removes blank nodes, so what was validated cannot be written as "
+                "it was; use fixed values or name the nodes with IRIs.",
+                "Denne oppdateringen trekker nye verdier hver gang den kjøres (NOW, UUID, "
+                "STRUUID, RAND, BNODE) og fjerner blanke noder, så det som ble validert kan "
+                "ikke skrives slik det var; bruk faste verdier eller gi nodene IRI-er.",
+                "Denne oppdateringa trekkjer nye verdiar kvar gong ho køyrer (NOW, UUID, "
+                "STRUUID, RAND, BNODE) og fjernar blanke nodar, så det som vart validert kan "
+                "ikkje skrivast slik det var; bruk faste verdiar eller gje nodane IRI-ar.")
+            raise InvalidRequest(detail)
+        return delta_update(self.delta)
+
+
+NONDETERMINISTIC = ("NOW", "UUID", "STRUUID", "RAND", "BNODE")
+
+
+def simulate_update(store: Store, sparql: str, timeout: float = 30.0) -> UpdateSimulation:
+    return UpdateSimulation(store, sparql, timeout)

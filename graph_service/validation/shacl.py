@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,17 +21,19 @@ from rdflib.namespace import OWL, RDF, SH
 from rdflib.term import Node
 
 from graph_service.core.content import content_files, graph_for_file, read_content_file
-from graph_service.core.errors import DoesNotConform
+from graph_service.core.errors import DoesNotConform, QueryTimeout, ValidationTimeout
 from graph_service.core.media import SUFFIX_TYPES
 from graph_service.core.rdf_input import parse_quads, quads_to_graph, rdf_format_for
 from graph_service.settings import Settings
 from graph_service.store import Store
+from graph_service.validation.neighbourhood import build
 from graph_service.validation.outcome import (
     SEVERITY_RANK,
     ResultKey,
     ValidationOutcome,
     read_result,
 )
+from graph_service.validation.pool import pool_for, timeout_detail
 
 SHAPES_FILE = "shapes.ttl"
 # Graphs that are not part of "what the graph holds" for validation: the shapes themselves
@@ -42,6 +45,11 @@ def shapes_path(settings: Settings) -> Path:
     return settings.content_dir / "ontology" / SHAPES_FILE
 
 
+def load_shapes_file(path: Path) -> rdflib.Graph:
+    """A shapes file, parsed once per version (the validation workers load theirs by path)."""
+    return _load_shapes(path, path.stat().st_mtime)
+
+
 @lru_cache(maxsize=4)
 def _load_shapes(path: Path, mtime: float) -> rdflib.Graph:
     graph = rdflib.Graph()
@@ -51,8 +59,7 @@ def _load_shapes(path: Path, mtime: float) -> rdflib.Graph:
 
 def load_shapes(settings: Settings) -> rdflib.Graph:
     """The shapes graph, parsed once (again only when the file changes)."""
-    path = shapes_path(settings)
-    return _load_shapes(path, path.stat().st_mtime)
+    return load_shapes_file(shapes_path(settings))
 
 
 def content_snapshot(settings: Settings) -> StoreSnapshot:
@@ -236,14 +243,48 @@ def validate_against(
 def validate_submission(
     settings: Settings, store: Store, quads: list[ox.Quad]
 ) -> ValidationOutcome:
-    """Validate a submission together with what the store holds (nothing is written)."""
-    snapshot = store_snapshot(store)
-    combined = rdflib.Graph()
-    for triple in snapshot.live_graph(settings):
-        combined.add(triple)
-    added = quads_to_graph(quads)
-    combined += added
-    return validate_against(settings, snapshot, combined, changed_nodes(added))
+    """Validate a submission together with the part of the store its shapes reach (nothing
+    is written); report only the problems the store did not already have."""
+    return validate_change(settings, store, quads_to_graph(quads))
+
+
+def validate_change(
+    settings: Settings, store: Store, added: rdflib.Graph,
+    removed: Iterable[tuple[Node, Node, Node]] = (),
+) -> ValidationOutcome:
+    """Validate a change on its neighbourhood (validation/neighbourhood.py), fetched by the
+    store's engine: the cost follows what the change touches, not what the store holds."""
+    shapes = load_shapes(settings)
+    pool = pool_for(settings.validation_workers, settings.max_waiting_validations)
+    limit = settings.validation_timeout
+    with pool.admitted(limit) as deadline:
+        left = min(settings.query_timeout, max(0.001, deadline - time.monotonic()))
+        try:
+            around = build(store, shapes, added, removed,
+                           excluded=sorted(excluded_graphs(settings)), timeout=left,
+                           arms_per_query=settings.validation_arms_per_query)
+        except QueryTimeout as exc:
+            if left < settings.query_timeout:  # the validation's own deadline ran out
+                detail = timeout_detail(limit)
+                raise ValidationTimeout(detail) from exc
+            raise
+        return pool.run(shapes_path(settings), around.before, around.after, around.focus,
+                        deadline=deadline, timeout=limit)
+
+
+def validate_focus(
+    shapes: rdflib.Graph, before: rdflib.Graph, after: rdflib.Graph, focus: set[Node]
+) -> ValidationOutcome:
+    """The results on `focus` that `after` has and `before` has not. The graphs are small,
+    so they are checked whole and the results filtered, rather than with pySHACL's own
+    focus option, which also drops what nested shapes find on literal values."""
+    if not focus:
+        return validate_graph(rdflib.Graph(), shapes)
+    names = {str(node) for node in focus}
+    outcome = validate_graph(after, shapes)
+    baseline = {r.key for r in validate_graph(before, shapes).results if r.focus_node in names}
+    return outcome.restricted([r for r in outcome.results
+                               if r.focus_node in names and r.key not in baseline])
 
 
 def content_hash(quads: list[ox.Quad]) -> str:

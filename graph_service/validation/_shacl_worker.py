@@ -1,0 +1,30 @@
+"""A validation worker: receives (shapes path, before, after, focus), answers the outcome.
+
+Run as `python -m graph_service.validation._shacl_worker FD` by validation/pool.py; it serves
+jobs until the pipe closes. The shapes are parsed once per file version."""
+
+from __future__ import annotations
+
+import sys
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from graph_service.validation.shacl import load_shapes_file, validate_focus
+
+
+def worker_main(conn: Connection) -> None:
+    while True:
+        try:
+            shapes_path, before, after, focus = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            shapes = load_shapes_file(Path(shapes_path))
+            outcome = validate_focus(shapes, before, after, focus)
+            conn.send(("ok", outcome))
+        except Exception as exc:  # reported to the server, which answers 5xx
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+if __name__ == "__main__":
+    worker_main(Connection(int(sys.argv[1])))
