@@ -26,8 +26,10 @@ LARGE = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 300000"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Serve]:
+    # The killable-worker engine (smartby serve runs the engine in threads by default, under a
+    # supervisor; tests/test_researcher_runaway_served.py holds that one to the same promises).
     serve = Serve(tmp_path / "var", tmp_path / "server.log", SMARTBY_QUERY_TIMEOUT="600",
-                  SMARTBY_QUERY_WORKERS="2")
+                  SMARTBY_QUERY_WORKERS="2", SMARTBY_QUERY_ENGINE="workers")
     yield serve
     serve.kill_all()
 

@@ -95,7 +95,8 @@ def rss_kib(pid: int) -> int:
 def server(tmp_path: Path) -> Iterator[Serve]:
     serve = Serve(tmp_path / "var", tmp_path / "server.log",
                   SMARTBY_TOKEN="alice:alice-token,bob:bob-token",
-                  SMARTBY_ADMIN_TOKEN="admin-token", SMARTBY_QUERY_WORKERS="2")
+                  SMARTBY_ADMIN_TOKEN="admin-token", SMARTBY_QUERY_WORKERS="2",
+                  SMARTBY_QUERY_ENGINE="workers")  # its workers must be gone after shutdown
     yield serve
     serve.kill_all()
 

@@ -13,6 +13,8 @@ browser asks for, the service description.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,11 +31,20 @@ class SparqlFastPath:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._sparql_route: Any = None
+
+    def _route(self, scope: Scope) -> Any:
+        if self._sparql_route is None:
+            self._sparql_route = _find_route(list(scope["app"].routes), "/sparql")
+        return self._sparql_route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/sparql":
             await self.app(scope, receive, send)
             return
+        # The answer is the /sparql route's: say so to the layers outside (access log,
+        # metrics and security headers read the route's template from the scope).
+        scope["route"] = self._route(scope)
         method = scope["method"]
         headers = dict(scope["headers"])
         accept_raw = headers.get(b"accept")
@@ -98,3 +109,14 @@ async def _read_text(scope: Scope, receive: Receive, send: Send) -> str | None:
     except SmartbyError as exc:
         await render_error(Request(scope, receive), exc)(scope, receive, send)
         return None
+
+
+def _find_route(routes: list[Any], path: str) -> Any:
+    """The route declared at `path`, looking into included routers too."""
+    for route in routes:
+        if getattr(route, "path", None) == path:
+            return route
+        router = getattr(route, "original_router", None)  # an included router
+        if router is not None and (found := _find_route(list(router.routes), path)) is not None:
+            return found
+    return None
