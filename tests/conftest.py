@@ -295,3 +295,30 @@ def page(browser: object) -> Iterator[object]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A loopback listener that records every connection made to it (what a test that must
+    reach nothing outside — SERVICE, LOAD, remote contexts, XML entities — checks stays empty)."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return  # closed: the test is over
+            with conn:
+                conn.settimeout(1)
+                try:
+                    seen.append(conn.recv(1024) or b"(connected)")
+                except OSError:
+                    seen.append(b"(connected)")
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], seen
+    sock.close()
+    thread.join(timeout=10)

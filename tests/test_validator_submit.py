@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -190,36 +187,6 @@ def test_graph_store_protocol(client: TestClient) -> None:
 
 # -- no local file leaks, no outbound request ------------------------------------------------
 
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A socket on 127.0.0.1 that records every connection made to it."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.2)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            conn.settimeout(1)
-            try:
-                seen.append(conn.recv(1024) or b"(connected)")
-            except OSError:
-                seen.append(b"(connected)")
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    thread.join(timeout=2)
-    server.close()
 
 
 def _payloads(port: int, secret: Path) -> list[tuple[str, bytes]]:

@@ -9,38 +9,12 @@ request to PORT (server-side request forgery). The guard now reads the text both
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
 from graph_service.core.sparql_text import remote_keywords
 
 TRICK = 'SELECT * {{ BIND("\\u0022" AS ?x) SERVICE <http://127.0.0.1:{port}/> {{ ?a ?b "x" }} }}'
 
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A loopback listener that records every connection made to it."""
-    sock = socket.create_server(("127.0.0.1", 0))
-    seen: list[bytes] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return  # closed: the test is over
-            with conn:
-                seen.append(conn.recv(1024))
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1], seen
-    sock.close()
-    thread.join(timeout=10)
 
 
 def test_an_escaped_quote_does_not_hide_service_from_the_guard() -> None:

@@ -3,10 +3,6 @@ SPARQL's `\\u` escapes cannot smuggle SERVICE or LOAD past the guard (§19.2).""
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-
 import pytest
 import rdflib
 from fastapi.testclient import TestClient
@@ -27,32 +23,6 @@ def test_relative_iris_resolve_against_the_endpoint(reader: TestClient, backend:
         assert str(subject) == "http://testserver/s"
         assert str(predicate) == "http://testserver/p"
 
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A loopback listener that records every connection made to it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    sock.settimeout(0.2)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                seen.append(conn.recv(1024))
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1], seen
-    stop.set()
-    thread.join()
-    sock.close()
 
 
 @pytest.mark.parametrize("spelling", [
