@@ -82,7 +82,8 @@ class SparqlFastPath:
                 app_state.store, app_state.settings, protocol.query,
                 limiter=app_state.stream_limiter, accept=accept, fmt=protocol.format,
                 default_graph_uris=protocol.default_graph_uris,
-                named_graph_uris=protocol.named_graph_uris)
+                named_graph_uris=protocol.named_graph_uris,
+                base_iri=str(Request(scope).url_for("run_query")))  # as the route does
         except SmartbyError as exc:
             response = render_error(Request(scope, receive), exc)
         await response(scope, receive, send)
