@@ -12,18 +12,14 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-import os
 import queue
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
+from graph_service.core.child_process import ChildProcess
 from graph_service.core.errors import (
     InvalidRequest,
     NoAcceptableFormat,
@@ -35,34 +31,9 @@ from graph_service.core.errors import (
 from graph_service.core.sparql_text import syntax_error_from
 
 
-class _Worker:
-    """A plain subprocess (not multiprocessing's spawn, which re-imports `__main__`)."""
-
+class _Worker(ChildProcess):
     def __init__(self) -> None:
-        parent, child = socket.socketpair()
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "graph_service.store._worker_process",
-                str(child.fileno()),
-            ],
-            pass_fds=[child.fileno()],
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        child.close()
-        self.conn = Connection(parent.detach())
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
-        self.conn.close()
+        super().__init__("graph_service.store._worker_process")
 
 
 class _Lease:

@@ -12,14 +12,9 @@ for a worker, beyond them the request is refused at once with a Retry-After.
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import rdflib
@@ -27,32 +22,16 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from rdflib.term import Node
 
+from graph_service.core.child_process import ChildProcess
 from graph_service.core.errors import StoreFault, Unavailable, ValidationTimeout, say
 from graph_service.validation.outcome import ValidationOutcome
 
 WORKER_MODULE = "graph_service.validation._shacl_worker"
 
 
-class _Worker:
-    """A plain subprocess (multiprocessing's spawn would re-import the server's `__main__`)."""
-
+class _Worker(ChildProcess):
     def __init__(self) -> None:
-        parent, child = socket.socketpair()
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", WORKER_MODULE, str(child.fileno())],
-            pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
-        child.close()
-        self.conn = Connection(parent.detach())
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
-        self.conn.close()
+        super().__init__(WORKER_MODULE)
 
 
 class ValidationPool:
