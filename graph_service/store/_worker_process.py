@@ -13,7 +13,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from graph_service.store._parent_death import die_with_parent
+from graph_service.core.parent_death import die_with_parent
 
 CHUNK_SIZE = 64 * 1024
 

@@ -5,10 +5,12 @@ jobs until the pipe closes. The shapes are parsed once per file version."""
 
 from __future__ import annotations
 
+import os
 import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from graph_service.core.parent_death import die_with_parent
 from graph_service.validation.shacl import load_shapes_file, validate_focus
 
 
@@ -27,4 +29,5 @@ def worker_main(conn: Connection) -> None:
 
 
 if __name__ == "__main__":
+    die_with_parent(os.getppid())  # a server that dies leaves no SHACL worker behind
     worker_main(Connection(int(sys.argv[1])))

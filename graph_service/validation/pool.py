@@ -11,6 +11,7 @@ for a worker, beyond them the request is refused at once with a Retry-After.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 import time
@@ -160,6 +161,16 @@ def pool_for(size: int, max_waiting: int) -> ValidationPool:
         if pool is None:
             pool = _pools[(size, max_waiting)] = ValidationPool(size, max_waiting=max_waiting)
         return pool
+
+
+@atexit.register
+def _close_pools() -> None:
+    """Idle SHACL workers go with a server that exits normally (and with one that is killed,
+    through their parent-death guard)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        pool.close()
 
 
 def running_validations() -> int:
