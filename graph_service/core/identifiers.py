@@ -88,3 +88,9 @@ KINDS: dict[str, KindNames] = {
                         "Begrepssystemer", "Omgrepssystem", "Concept schemes"),
     "recording": KindNames("Opptak", "Opptak", "Recording", "Opptak", "Opptak", "Recordings"),
 }
+
+
+def agent_iri(base_iri: str, name: str) -> str:
+    """The agent behind a token's name (never the token): one IRI for the submissions'
+    provenance and the change log alike."""
+    return f"{base_iri}id/submitter/{slugify(name) or 'default'}"

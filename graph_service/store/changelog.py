@@ -22,7 +22,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from graph_service.core.identifiers import graph_iri, slugify
+from graph_service.core.identifiers import agent_iri, graph_iri
 from graph_service.settings import Settings
 from graph_service.store import QueryRequest, Store, then
 
@@ -101,11 +101,6 @@ def dataset_iri(settings: Settings) -> str:
     return settings.base_iri + "dataset"
 
 
-def agent_iri(settings: Settings, name: str) -> str:
-    """The same agent IRI as the submissions' provenance uses for a token's name."""
-    return f"{settings.base_iri}id/submitter/{slugify(name) or 'default'}"
-
-
 def event_iri(settings: Settings, published: datetime) -> str:
     """`{base}change/20261130T133232.123456Z-<uuid>`: sortable by time, never reused."""
     return f"{settings.base_iri}change/{published:%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex}"
@@ -138,7 +133,7 @@ def event_triples(settings: Settings, change: Change, iri: str,
     """One event: its activity type, time, the graph it concerns (also as the version link),
     the actor (an agent named by the token's name) and a summary in nb, nn and en."""
     event, graph = ox.NamedNode(iri), ox.NamedNode(change.graph)
-    agent = ox.NamedNode(agent_iri(settings, change.actor))
+    agent = ox.NamedNode(agent_iri(settings.base_iri, change.actor))
     summary = SUMMARIES.get((change.cause, change.kind)) or SUMMARIES[(change.cause, None)]
     name = _name(settings, change)
     triples = [

@@ -20,7 +20,7 @@ from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, SH, VOID, XSD
 from starlette.concurrency import run_in_threadpool
 
 from graph_service.core.errors import Conflict, Forbidden, InvalidRequest, NotFound, say
-from graph_service.core.identifiers import slugify
+from graph_service.core.identifiers import agent_iri
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, negotiate
 from graph_service.core.rdf_input import ntriples, parse_body
 from graph_service.settings import Settings
@@ -52,10 +52,6 @@ def submission_graph(settings: Settings, submission_id: str) -> str:
     return f"{settings.graph_base}submission/{submission_id}"
 
 
-def agent_iri(settings: Settings, name: str) -> str:
-    return f"{settings.base_iri}id/submitter/{slugify(name) or 'default'}"
-
-
 def new_submission_id() -> str:
     """Sortable by time, unguessable enough to never collide: `20260127T101500Z-9f3a1c2b`."""
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(4)
@@ -72,7 +68,7 @@ def provenance(
 ) -> rdflib.Graph:
     """PROV-O + DCTERMS for one stored submission; the report is kept, blank nodes named."""
     g = rdflib.URIRef(submission_graph(settings, submission_id))
-    agent = rdflib.URIRef(agent_iri(settings, submitter))
+    agent = rdflib.URIRef(agent_iri(settings.base_iri, submitter))
     activity, report, checksum = (rdflib.URIRef(f"{g}#{n}")
                                   for n in ("submission", "report", "checksum"))
     shapes = rdflib.URIRef(shapes_version(settings).iri)
@@ -205,7 +201,7 @@ def withdraw(settings: Settings, store: Store, submission_id: str, who: str) -> 
                                 "Berre innsendaren eller ein administrator kan trekkje ho "
                                 "tilbake."))
         g = submission_graph(settings, submission_id)
-        agent, now = agent_iri(settings, who), _now()
+        agent, now = agent_iri(settings.base_iri, who), _now()
         activity = f"{g}#withdrawal-{uuid.uuid4().hex[:12]}"  # this withdrawal's, and no other's
         event = changelog.record_conditional(store, settings, [
             changelog.Change("delete", g, "withdrawn", who, submission_id)])
