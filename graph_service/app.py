@@ -33,7 +33,7 @@ from graph_service.validation import submissions
 from graph_service.validation.pool import ValidationCollector
 from graph_service.validation.reports import on_not_conforming
 from graph_service.validation.shacl import NotConforming
-from graph_service.web import health, openapi
+from graph_service.web import api_docs, health, openapi
 from graph_service.web.access_log import AccessLog
 from graph_service.web.caching import CachingMiddleware
 from graph_service.web.cors import ReadOnlyCORS
@@ -116,6 +116,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the bundle by web/api_docs.py, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -156,6 +158,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         search.router,
         home.router,
         browse_routes.router,
+        api_docs.router,
     ):
         app.include_router(router)
     openapi.install(app)

@@ -17,7 +17,8 @@ HTML = {"Accept": "text/html"}
 
 
 @pytest.mark.parametrize("path", ["/", "/sparql", "/validate", "/queries",
-                                  "/id/project/drammensmodellen", "/ontology", "/nowhere"])
+                                  "/id/project/drammensmodellen", "/ontology", "/nowhere",
+                                  "/docs", "/redoc"])
 def test_html_pages_carry_a_policy_without_remote_origins(reader: TestClient, path: str) -> None:
     response = reader.get(path, headers=HTML)
     assert response.headers["content-type"].startswith("text/html")
@@ -25,6 +26,7 @@ def test_html_pages_carry_a_policy_without_remote_origins(reader: TestClient, pa
                   response.headers["content-security-policy"].split(";"))
     assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
     assert not [v for v in policy.values() if "http:" in v or "https:" in v or "*" in v]
+    assert "'unsafe-inline'" not in policy["script-src"]
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"

@@ -22,10 +22,8 @@ from graph_service.settings import Settings
 # Routes FastAPI adds itself, which carry no docstring of ours.
 FRAMEWORK_ROUTES = {
     "/openapi.json": "The OpenAPI description of every route (JSON).",
-    "/docs": "Swagger UI over `/openapi.json`.",
-    "/redoc": "ReDoc over `/openapi.json`.",
-    "/docs/oauth2-redirect": None,  # Swagger UI's helper page, not a route of ours
-    "/static": "The bundled CSS and JavaScript (YASGUI), so pages work offline.",
+    "/static": "The bundled CSS and JavaScript (YASGUI, Swagger UI, ReDoc), so pages work "
+               "offline.",
 }
 # /queries/{name} has one OpenAPI operation per ready query; the query table lists them.
 ONE_PER_QUERY = re.compile(r"^/queries/[a-z0-9-]+$")
