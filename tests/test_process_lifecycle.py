@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 from _processes import Serve, alive, running, wait_until
+from _supervised import children_of
 
 pytestmark = pytest.mark.slow
 EXPLOSIVE = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
@@ -53,6 +54,35 @@ def test_sigterm_lets_the_request_in_flight_finish_and_leaves_nothing(server: Se
     assert lines[0].startswith("?a\t") and len(lines) == 300001  # the whole result
     assert alive(workers) == set()
     assert not (server.data_dir / "checkpoints").exists()
+
+
+@pytest.fixture
+def supervised(tmp_path: Path) -> Iterator[Serve]:
+    """`smartby serve` as users run it: the supervisor and its server process (engine threads)."""
+    serve = Serve(tmp_path / "var", tmp_path / "server.log", SMARTBY_QUERY_TIMEOUT="600")
+    yield serve
+    serve.kill_all()
+
+
+def test_sigterm_to_the_supervisor_lets_the_request_finish_and_leaves_nothing(
+    supervised: Serve,
+) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", supervised.port, timeout=120)
+    connection.request("GET", "/sparql?" + urlencode_query(LARGE),
+                       headers={"Accept": "text/tab-separated-values"})
+    response = connection.getresponse()  # headers are here: the answer is in flight
+    assert response.status == 200
+    servers = children_of(supervised.process.pid)
+    assert servers  # the server process(es) the supervisor started
+
+    supervised.process.send_signal(signal.SIGTERM)
+    body = response.read()
+    connection.close()
+    assert supervised.stop() in (0, -signal.SIGTERM), supervised.log_text()
+    lines = body.decode().splitlines()
+    assert lines[0].startswith("?a\t") and len(lines) == 300001  # the whole result
+    assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()
+                and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
 
 
 def test_workers_die_with_a_sigkilled_server_even_mid_query(server: Serve) -> None:
