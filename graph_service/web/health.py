@@ -65,6 +65,8 @@ class StoreCheck:
             checked = Checked(time.monotonic(), None, None, None, detail) if previous is None \
                 else Checked(time.monotonic(), previous.version, previous.quads,
                              previous.answered_at, detail)
+            if previous is None or previous.failure is None:  # once per outage
+                log.warning("the store does not answer /health's check: %s", detail)
         self.last = checked
         return checked
 
