@@ -39,6 +39,7 @@ from graph_service.web.caching import CachingMiddleware
 from graph_service.web.cors import ReadOnlyCORS
 from graph_service.web.errors import install_error_handlers
 from graph_service.web.forwarding import WriteForwarding
+from graph_service.web.health import StoreCheck
 from graph_service.web.limits import BodySizeLimit
 from graph_service.web.metrics import Metrics, MetricsMiddleware
 from graph_service.web.metrics import router as metrics_router
@@ -101,12 +102,20 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             # A reachable store is ready before the first request; for one that is down only
             # the first try is waited for (the thread keeps trying).
             await anyio.to_thread.run_sync(tried.wait)
+            app.state.store_check = StoreCheck(app.state.store, settings.health_interval)
+        checking = threading.Thread(
+            target=app.state.store_check.run, args=(stop, app.state.prepared),
+            name="smartby-store-check", daemon=True)
+        checking.start()
         try:
             yield
         finally:
             stop.set()
             if preparing is not None:
                 preparing.join()
+            # A check waiting on a hung store ends with the store's own time limit; shutdown
+            # does not wait that long (the thread is a daemon).
+            checking.join(timeout=1.0)
             if owns_store and app.state.store is not None:
                 app.state.store.close()
                 app.state.store = None
@@ -124,6 +133,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.prepared = threading.Event()  # the store is reachable and holds the content
     if store is not None:
         app.state.prepared.set()
+        app.state.store_check = StoreCheck(store, settings.health_interval)
     app.state.cache = StateCache(settings.cache_entries)
     install_error_handlers(app)
     app.add_exception_handler(NotConforming, on_not_conforming)

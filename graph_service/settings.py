@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         1.0, ge=0, description="Seconds a replica may serve an ETag or a cached page derived "
         "from the remote store's version before asking the store again.",
     )
+    health_interval: float = Field(
+        1.0, gt=0, description="Seconds between the background checks of the store that "
+        "/health reports (its version, and its quad count when the version changed): /health "
+        "answers from the last check and never waits on the store.",
+    )
     store_write_timeout: float = Field(
         120.0, gt=0, description="Seconds a write to the remote store may take.",
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import rdflib
 from _oxigraph_server import OxigraphServer
+from _processes import wait_until
 from conftest import (
     BACKENDS,
     VIRTUOSO_TSV,
@@ -130,6 +131,23 @@ def test_every_write_replaces_the_version_token_in_its_own_update(store: Store) 
     with pytest.raises(InvalidRequest):  # a failed write keeps the version it had
         store.update("INSERT DATA { <a> }")
     assert store.state() == second
+
+
+def test_refreshing_the_version_asks_the_store_and_keeps_its_answer(store: Store) -> None:
+    """What /health's background check calls: a write made past this process's cache (here
+    the version bumped by a bare update sent as another replica would) shows at once."""
+    store.add_to_graph(G1, nt(f"<{EX}a> <{EX}p> \"1\""))
+    first = store.state()
+    if isinstance(store, RemoteStore):  # another replica's write: our cache does not know
+        other = RemoteStore(store.query_url, store.update_url, store.graph_url,
+                            union_parameter=store.union_parameter, version=store.version,
+                            auth=store._client.auth)
+        other.add_to_graph(G2, nt(f"<{EX}c> <{EX}p> \"3\""))
+        other.close()
+        assert store.cached_state() == first
+    refreshed = store.refresh_state()
+    assert [r["version"] for r in select_rows(store, VERSION.query())] == [refreshed]
+    assert store.cached_state() == refreshed == store.state()
 
 
 # -- loading and dumping --------------------------------------------------------------------
@@ -450,6 +468,8 @@ def test_a_stopped_store_answers_503_and_recovers(tmp_path: Path) -> None:
             assert client.get("/health").json()["store"] == "remote"
             assert client.get("/sparql", params=ask).json()["boolean"] is True
             server.stop()
+            # /health reports its background check of the store: the next one finds it down.
+            wait_until(lambda: client.get("/health").status_code == 503, "/health 503")
             health = client.get("/health")
             assert health.status_code == 503
             assert health.json()["status"] == "unavailable"
@@ -457,7 +477,7 @@ def test_a_stopped_store_answers_503_and_recovers(tmp_path: Path) -> None:
             assert answer.status_code == 503
             assert answer.json()["error"] == "store_unavailable"
             server.start()
-            assert client.get("/health").status_code == 200
+            wait_until(lambda: client.get("/health").status_code == 200, "/health 200")
             assert client.get("/sparql", params=ask).json()["boolean"] is True
     finally:
         server.stop()

@@ -92,6 +92,11 @@ class Store(Protocol):
         transaction: the same on every replica (ETags, caches). May ask the store."""
         ...
 
+    def refresh_state(self) -> str:
+        """Ask the store for its version now, whatever the cache holds, and keep the answer
+        as the cached version (the background check behind /health calls it)."""
+        ...
+
     def forget_state(self) -> None:
         """Forget the cached version: a write made elsewhere on our behalf (forwarded to the
         writing replica) must show in this process's next ETag."""

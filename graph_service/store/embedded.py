@@ -199,6 +199,9 @@ class EmbeddedStore:
         self._state = (generation, token)
         return token
 
+    def refresh_state(self) -> str:
+        return self.state()  # one process owns the store: its cache is never out of date
+
     def forget_state(self) -> None:
         self._state = None
 

@@ -21,8 +21,9 @@ from graph_service.store import version_time
 READ_METHODS = {"GET", "HEAD"}
 # Request headers that select a representation: they are part of the ETag.
 _SELECTING = (b"accept", b"accept-language", b"authorization")
-# Files, and the counters of /metrics (they move while the store stays the same).
-UNCACHED_PREFIXES = ("/static", "/metrics")
+# Files, the counters of /metrics (they move while the store stays the same), and /health (a
+# live status, which must never wait for the store's version to be fetched).
+UNCACHED_PREFIXES = ("/static", "/metrics", "/health")
 
 
 def is_write(method: str, path: str) -> bool:

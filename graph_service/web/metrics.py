@@ -80,6 +80,16 @@ class _StoreCollector(Collector):
                 "smartby_remote_abandoned_queries",
                 "Remote queries given up on (the store may still be evaluating them).",
                 value=RemoteStore.abandoned_queries)
+            connections = GaugeMetricFamily(
+                "smartby_store_connections", "Pooled connections to the remote store: holding "
+                "an answer not yet closed (back to 0 when idle, however clients left), and the "
+                "pool's size.", labels=["state"])
+            connections.add_metric(["busy"], store.connections.in_use)
+            connections.add_metric(["size"], store.max_connections)
+            yield connections
+            yield CounterMetricFamily(
+                "smartby_store_answers", "Answers received from the remote store.",
+                value=store.connections.answered)
 
 
 class Metrics:

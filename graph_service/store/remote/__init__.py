@@ -214,12 +214,17 @@ class RemoteStore(Transport):
         cached = self.cached_state()
         if cached is not None:
             return cached
+        return self.refresh_state()
+
+    def refresh_state(self) -> str:
         with self._lock:
             generation = self._generation
+        asked = time.monotonic()  # the answer is as old as the question (TTL from here)
         rows = self._select_values(self.version.query(), union=False)
         token = rows[0]["version"] if rows else ""
-        with self._lock:
-            self._seen = (time.monotonic(), generation, token)
+        with self._lock:  # a slower answer to an earlier question never replaces a newer one
+            if self._seen is None or (generation, asked) >= (self._seen[1], self._seen[0]):
+                self._seen = (asked, generation, token)
         return token
 
     def forget_state(self) -> None:

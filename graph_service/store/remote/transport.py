@@ -12,7 +12,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Self
 
 import httpx
@@ -103,11 +103,14 @@ class Transport:
         self.timeout, self.write_timeout = timeout, write_timeout
         self.state_ttl = state_ttl  # seconds a remote count stands in for "nothing changed"
         self.read_attempts, self.retry_pause = read_attempts, retry_pause  # reads only
+        self.max_connections = max_connections
+        self.connections = CountingTransport(limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max(1, max_connections // 2)))
         self._client = httpx.Client(
             auth=auth,
             headers=dict(headers or {}),
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max(1, max_connections // 2)),
+            transport=self.connections,
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
             follow_redirects=False,
         )
@@ -307,6 +310,53 @@ class BasicOrDigestAuth(httpx.Auth):
             challenge = response.headers.get("www-authenticate", "").lower()
             self._scheme = self._digest if challenge.startswith("digest") else self._basic
         yield from self._scheme.auth_flow(request)
+
+
+class CountingTransport(httpx.BaseTransport):
+    """httpx's own transport, counting the store's answers not yet closed. Each holds one
+    pooled connection until it is closed, so `in_use` is the number to watch for a leak (an
+    answer dropped unclosed whatever way the client left); `answered` counts them all."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._inner = httpx.HTTPTransport(limits=limits)
+        self._lock = threading.Lock()
+        self.in_use = 0
+        self.answered = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        assert isinstance(response.stream, httpx.SyncByteStream)  # a sync transport's
+        with self._lock:
+            self.in_use += 1
+            self.answered += 1
+        return httpx.Response(
+            response.status_code, headers=response.headers, extensions=response.extensions,
+            stream=_CountedStream(response.stream, self._returned))
+
+    def _returned(self) -> None:
+        with self._lock:
+            self.in_use -= 1
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _CountedStream(httpx.SyncByteStream):
+    """An answer's body; closing it (once) returns its connection and the count."""
+
+    def __init__(self, stream: httpx.SyncByteStream, returned: Callable[[], None]) -> None:
+        self._stream, self._returned, self._open = stream, returned, True
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            if self._open:
+                self._open = False
+                self._returned()
 
 
 def count_abandoned(request: httpx.Request) -> None:
