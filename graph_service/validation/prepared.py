@@ -51,10 +51,10 @@ class PreparingProcessor(SPARQLProcessor):
     """rdflib's SPARQL processor, with each query text prepared once."""
 
     def query(  # type: ignore[override]
-        self, strOrQuery: str | Query,  # noqa: N803 (rdflib's names)
-        initBindings: Mapping[str, Identifier] | None = None,  # noqa: N803
-        initNs: Mapping[str, Any] | None = None,  # noqa: N803
-        base: str | None = None, DEBUG: bool = False,  # noqa: N803
+        self, strOrQuery: str | Query,
+        initBindings: Mapping[str, Identifier] | None = None,
+        initNs: Mapping[str, Any] | None = None,
+        base: str | None = None, DEBUG: bool = False,
     ) -> Mapping[str, Any]:
         if isinstance(strOrQuery, str):
             strOrQuery = prepared(strOrQuery, base, initNs)
