@@ -13,10 +13,10 @@ from conftest import WRITER, make_settings
 from fastapi.testclient import TestClient
 
 from graph_service.app import create_app
+from graph_service.core.errors import InvalidRequest
 from graph_service.settings import Settings
 from graph_service.store.embedded import EmbeddedStore
 from graph_service.store.loading import load_content
-from graph_service.core.errors import InvalidRequest
 from graph_service.validation.update_delta import update_delta
 
 G = "https://example.org/graph/mine"
