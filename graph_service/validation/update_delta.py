@@ -106,7 +106,7 @@ class _Plan:
                 "mønsteret ville blitt matcha før endringa er validert. Send operasjonane "
                 "som separate førespurnader."))
         found = where_delta(self.store, op, text,  # type: ignore[arg-type]
-                            timeout=self.timeout, named_graphs=self.store.named_graphs())
+                            timeout=self.timeout)
         self.unnamed |= found.unnamed
         for quad in found.removed:
             if _name(quad) in self.work:

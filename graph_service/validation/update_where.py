@@ -16,7 +16,7 @@ UUID(), RAND() and BNODE() write exactly what was validated."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +44,7 @@ class WhereDelta:
     unnamed: bool = False  # a quad with a blank node of the store: no DATA form can write it
 
 
-def where_delta(store: Store, op: Any, text: OperationText, *, timeout: float,
-                named_graphs: Sequence[str]) -> WhereDelta:
+def where_delta(store: Store, op: Any, text: OperationText, *, timeout: float) -> WhereDelta:
     """The difference `op` (rdflib's Modify or DeleteWhere) makes on the store."""
     with_graph = getattr(op, "withClause", None)
     template_default: GraphName = (ox.NamedNode(str(with_graph)) if with_graph is not None
@@ -55,7 +54,7 @@ def where_delta(store: Store, op: Any, text: OperationText, *, timeout: float,
     else:
         deletes = _template(op.delete, template_default) if op.delete else []
         inserts = _template(op.insert, template_default) if op.insert else []
-    dataset, own_default = _dataset(op, named_graphs)
+    dataset, own_default = _dataset(op, store)
     query = f"{text.prologue}\nSELECT * {dataset} WHERE {text.where}"
     body = store.query(QueryRequest(query, timeout=timeout, graph_type=None,
                                     own_default_graph=own_default)).read()
@@ -84,7 +83,7 @@ def _template(clause: Any, default: GraphName) -> Template:
     return quads
 
 
-def _dataset(op: Any, named_graphs: Sequence[str]) -> tuple[str, bool]:
+def _dataset(op: Any, store: Store) -> tuple[str, bool]:
     """The query's FROM clauses for the update's dataset; True when there are none and the
     store's own default graph is meant."""
     using = getattr(op, "using", None) or []
@@ -93,7 +92,7 @@ def _dataset(op: Any, named_graphs: Sequence[str]) -> tuple[str, bool]:
                         else f"FROM <{u.default}>" for u in using), False
     with_graph = getattr(op, "withClause", None)
     if with_graph is not None:
-        named = " ".join(f"FROM NAMED <{g}>" for g in named_graphs)
+        named = " ".join(f"FROM NAMED <{g}>" for g in store.named_graphs())
         return f"FROM <{with_graph}> {named}", False
     return "", True
 
