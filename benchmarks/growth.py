@@ -88,15 +88,37 @@ def summary(samples: list[float]) -> dict[str, float]:
             "p99_ms": percentile(ordered, 0.99) * 1000, "n": len(ordered)}
 
 
-def timed(repeat: int, warmup: int, call: Callable[[int], object]) -> dict[str, float]:
+def timed(repeat: int, warmup: int, call: Callable[[int], object],
+          pid: int | None = None) -> dict[str, float]:
+    """Wall-clock median and p99; with the server's `pid`, also the CPU time the server and
+    its worker processes spent per call (the machine is shared: wall time includes waiting
+    for a core, CPU time does not)."""
     for round_number in range(warmup):
         call(-1 - round_number)
     samples = []
+    cpu_before = tree_cpu_s(pid) if pid is not None else 0.0
     for round_number in range(repeat):
         start = time.perf_counter()
         call(round_number)
         samples.append(time.perf_counter() - start)
-    return summary(samples)
+    out = summary(samples)
+    if pid is not None:
+        out["server_cpu_ms_per_call"] = (tree_cpu_s(pid) - cpu_before) / repeat * 1000
+    return out
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the server and its live worker processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu(p: int) -> float:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    return cpu(pid) + sum(cpu(c) for c in descendants(pid))
 
 
 def tree_peak_kib(pid: int) -> dict[str, int]:
@@ -107,9 +129,27 @@ def tree_peak_kib(pid: int) -> dict[str, int]:
                 return int(line.split()[1])
         return 0
 
-    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    children = descendants(pid)
     return {"server_kib": hwm(pid), "workers_kib": sum(hwm(c) for c in children),
             "workers": len(children)}
+
+
+def descendants(pid: int) -> list[int]:
+    """The live processes below `pid`, whichever of its threads started them (a process's
+    `children` file lists only the children of that one thread)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
 
 
 def disk_kib(path: Path) -> int:
@@ -152,15 +192,17 @@ def measure_size(size: int, repeat: int, warmup: int, timeout_s: int, work: Path
                 return answer
 
             document = submission("validate").encode()
+            pid = server.process.pid
             out["validate_50"] = timed(repeat, warmup, lambda _: check(client.post(
                 "/validate", content=document,
-                headers={"Content-Type": "text/turtle", "Accept": "application/json"}), 200))
+                headers={"Content-Type": "text/turtle", "Accept": "application/json"}), 200),
+                pid)
             out["submission_50"] = timed(repeat, warmup, lambda n: check(client.post(
                 "/submissions", content=submission(f"s{n + 1000}").encode(),
-                headers={"Content-Type": "text/turtle", **writer}), 201))
+                headers={"Content-Type": "text/turtle", **writer}), 201), pid)
             path = "/id/" + project.split("/id/", 1)[1]
             out["dereference"] = timed(repeat, warmup, lambda _: check(client.get(
-                path, headers={"Accept": "text/turtle"}), 200))
+                path, headers={"Accept": "text/turtle"}), 200), pid)
             etags: list[str] = []
             reads: list[float] = []
 
@@ -181,6 +223,7 @@ def measure_size(size: int, repeat: int, warmup: int, timeout_s: int, work: Path
             out["read_after_write"] = summary(reads[warmup:])
         out["memory"] = tree_peak_kib(server.process.pid)
         out["store_disk_kib"] = disk_kib(data_dir)
+        out["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         server.stop()
     return out
@@ -188,23 +231,29 @@ def measure_size(size: int, repeat: int, warmup: int, timeout_s: int, work: Path
 
 def render(results: dict[str, Any]) -> str:
     rows = ["| quads | /validate 50 | POST /submissions 50 | dereference | write, then read "
-            "| read after write | peak RSS server (+ workers) | store on disk |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+            "| read after write | peak RSS server (+ workers) | store on disk | load after |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for size in results["sizes"]:
         r = results["runs"][str(size)]
 
         def cell(name: str, r: dict[str, Any] = r) -> str:
-            return f"{r[name]['median_ms']:.0f} / {r[name]['p99_ms']:.0f} ms"
+            cpu = r[name].get("server_cpu_ms_per_call")
+            return (f"{r[name]['median_ms']:.0f} / {r[name]['p99_ms']:.0f} ms"
+                    + (f" (CPU {cpu:.0f} ms)" if cpu is not None else ""))
 
         memory = r["memory"]
         rows.append(
             f"| {r['quads']:,} | {cell('validate_50')} | {cell('submission_50')} | "
             f"{cell('dereference')} | {cell('write_then_read')} | {cell('read_after_write')} | "
             f"{memory['server_kib'] / 1024:.0f} MiB (+ {memory['workers_kib'] / 1024:.0f} MiB "
-            f"in {memory['workers']}) | {r['store_disk_kib'] / 1024:.0f} MiB |")
+            f"in {memory['workers']}) | {r['store_disk_kib'] / 1024:.0f} MiB | "
+            f"{', '.join(str(x) for x in r.get('load_average_at_end', []))} |")
     machine = results["machine"]
     return ("# Growth run\n\nMedian / p99 (nearest rank) of "
-            f"{results['repeat']} runs after {results['warmup']} warm-ups, one client.\n\n"
+            f"{results['repeat']} runs after {results['warmup']} warm-ups, one client; in "
+            "brackets the CPU time the server and its workers spent per call (the 2 cores are "
+            "shared, so wall time includes waiting for one). Load average (1, 5, 15 min) at the "
+            "end of each size.\n\n"
             + "\n".join(rows) + "\n\nMachine: " + json.dumps(machine, ensure_ascii=False) + "\n")
 
 
@@ -226,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=120)
     parser.add_argument("--out", type=Path, required=True, help="STEM: writes STEM.json/.md")

@@ -75,7 +75,7 @@ async def run_update(
     """Apply a SPARQL 1.1 Update (token); 422 with the report if the result would not conform."""
     sparql = await read_update(request)
     refuse_remote_fetches(sparql, allowed=settings.allow_service)
-    simulation = simulate_update(store, sparql, settings.query_timeout)
+    simulation = simulate_update(settings, store, sparql, settings.query_timeout)
 
     def apply(touched: list[Change] | None) -> None:
         # Unsimulated (administrator): one event for the whole dataset, graphs not itemised.

@@ -37,6 +37,9 @@ class QueryRequest:
     # What relative IRIs in the query resolve against: the endpoint's own IRI (the protocol
     # has no parameter for it; a remote store resolves against its own endpoint).
     base_iri: str | None = None
+    # With no dataset named (protocol or FROM): the store's own default graph, as an update's
+    # WHERE sees it, rather than the union of all graphs that queries get.
+    own_default_graph: bool = False
 
 
 @dataclass

@@ -299,7 +299,8 @@ def _job(request: QueryRequest, checkpoint: str) -> dict[str, Any]:
         "graph_type": request.graph_type,
         "default_graph_uris": list(request.default_graph_uris),
         "named_graph_uris": list(request.named_graph_uris),
-        "union_default_graph": not declares_dataset(request.query),
+        "union_default_graph": not declares_dataset(request.query)
+        and not request.own_default_graph,
         "row_limit": request.row_limit,
         "base_iri": request.base_iri,
     }

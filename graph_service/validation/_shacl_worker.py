@@ -1,7 +1,8 @@
 """A validation worker: receives (shapes path, before, after, focus), answers the outcome.
 
 Run as `python -m graph_service.validation._shacl_worker FD` by validation/pool.py; it serves
-jobs until the pipe closes. The shapes are parsed once per file version."""
+jobs until the pipe closes. The shapes are parsed once per file version, the SPARQL
+constraints once per worker."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from graph_service.core.parent_death import die_with_parent
+from graph_service.validation.prepared import install
 from graph_service.validation.shacl import load_shapes_file, validate_focus
 
 
 def worker_main(conn: Connection) -> None:
+    install()  # the SPARQL constraints parsed once per worker (validation/prepared.py)
     while True:
         try:
             shapes_path, before, after, focus = conn.recv()

@@ -21,11 +21,13 @@ from graph_service.store.changelog import Change, Kind, changes_graph, dataset_i
 @dataclass(frozen=True)
 class Delta:
     """`added` quads are not stored yet, `removed` ones are; `sizes` holds the quads each
-    touched graph had before (0 for a graph that did not exist)."""
+    touched graph had before (0 for a graph that did not exist); `unnamed` when it holds
+    blank nodes of the store, which no DELETE DATA or INSERT DATA can name."""
 
     added: frozenset[ox.Quad] = frozenset()
     removed: frozenset[ox.Quad] = frozenset()
     sizes: dict[str, int] = field(default_factory=dict)
+    unnamed: bool = False
 
     def quads(self) -> Iterable[ox.Quad]:
         yield from self.added
@@ -82,16 +84,11 @@ def graph_delete_delta(store: Store, graph: str) -> Delta:
     return Delta(frozenset(), frozenset(before), {graph: len(before)})
 
 
-def dataset_delta(before: Iterable[ox.Quad], after: Iterable[ox.Quad]) -> Delta:
-    """The difference between two whole datasets (a simulated update)."""
-    old, new = set(before), set(after)
-    return Delta(frozenset(new - old), frozenset(old - new), dict(Counter(_name(q.graph_name)
-                                                                          for q in old)))
-
-
 def delta_update(delta: Delta) -> str:
     """DELETE DATA and INSERT DATA writing exactly `delta` (blank nodes only among the added:
-    DELETE DATA cannot name a stored one)."""
+    DELETE DATA cannot name a stored one). Added blank nodes go in an INSERT template with
+    an empty WHERE, which makes them new as INSERT DATA would (Virtuoso refuses blank nodes
+    in INSERT DATA; store/__init__.add_to_graph_update does the same)."""
     def block(quads: frozenset[ox.Quad]) -> str:
         lines = []
         for q in sorted(quads, key=str):
@@ -103,6 +100,9 @@ def delta_update(delta: Delta) -> str:
     parts = []
     if delta.removed:
         parts.append(f"DELETE DATA {{\n{block(delta.removed)}\n}}")
-    if delta.added:
+    blank = any(isinstance(t, ox.BlankNode) for q in delta.added for t in (q.subject, q.object))
+    if delta.added and blank:
+        parts.append(f"INSERT {{\n{block(delta.added)}\n}} WHERE {{}}")
+    elif delta.added:
         parts.append(f"INSERT DATA {{\n{block(delta.added)}\n}}")
     return " ;\n".join(parts)

@@ -18,20 +18,19 @@ from graph_service.core.content import content_files
 from graph_service.core.errors import Forbidden, InvalidRequest, say
 from graph_service.core.identifiers import graph_iri
 from graph_service.core.rdf_input import quads_to_graph
-from graph_service.core.sparql_text import keywords, syntax_error_from, update_refused
+from graph_service.core.sparql_text import keywords, syntax_error_from
 from graph_service.settings import Settings
-from graph_service.store import Store
+from graph_service.store import DEFAULT_GRAPH, Store
 from graph_service.store.changelog import Change
 from graph_service.store.engine import run_bounded
-from graph_service.validation.delta import Delta, dataset_delta, delta_update
+from graph_service.validation.delta import Delta, delta_update
 from graph_service.validation.shacl import (
     NotConforming,
     excluded_graphs,
-    store_snapshot,
     validate_change,
     write_lock,
 )
-from graph_service.validation.update_delta import data_update_delta
+from graph_service.validation.update_delta import update_delta
 
 T = TypeVar("T")
 
@@ -59,6 +58,16 @@ def _curated_graphs(content_dir: Path, base_iri: str) -> frozenset[str]:
     return frozenset(graph_iri(base_iri, path.stem) for path in content_files(content_dir))
 
 
+def protected_detail() -> str:
+    return say("Submissions and their provenance change only through /submissions, and "
+               "the curated graphs only with the administrator token.",
+               "Innsendinger og deres proveniens endres bare gjennom /submissions, og "
+               "de kuraterte grafene bare med administratornøkkelen.",
+               "Innsendingar og proveniensen deira blir berre endra gjennom "
+               "/submissions, og dei kuraterte grafane berre med "
+               "administratornøkkelen.")
+
+
 def guarded_write(
     settings: Settings, store: Store, *, admin: bool,
     change: Callable[[], Delta], apply: Callable[[list[Change] | None], T],
@@ -71,14 +80,7 @@ def guarded_write(
         if not admin:
             delta = change()
             if any(is_protected(settings, q.graph_name) for q in delta.quads()):
-                raise Forbidden(
-                    say("Submissions and their provenance change only through /submissions, and "
-                        "the curated graphs only with the administrator token.",
-                        "Innsendinger og deres proveniens endres bare gjennom /submissions, og "
-                        "de kuraterte grafene bare med administratornøkkelen.",
-                        "Innsendingar og proveniensen deira blir berre endra gjennom "
-                        "/submissions, og dei kuraterte grafane berre med "
-                        "administratornøkkelen."))
+                raise Forbidden(protected_detail())
             added, removed = live_difference(settings, delta)
             outcome = validate_change(settings, store, added, removed)
             if not outcome.conforms:
@@ -103,55 +105,74 @@ def live_difference(
 
 class UpdateSimulation:
     """The difference a SPARQL Update makes (calling it finds it; `delta` keeps it, so that
-    what is written can be exactly what was validated): from its text and the graphs it
-    names for data and graph operations (update_delta.py); otherwise by running it on a copy
-    of the store (operations with WHERE: deriving those in the engine is not done yet)."""
+    what is written can be exactly what was validated), found in the store's engine without
+    copying the store (update_delta.py, update_where.py)."""
 
-    def __init__(self, store: Store, sparql: str, timeout: float = 30.0) -> None:
-        self.store, self.sparql, self.timeout = store, sparql, timeout
+    def __init__(self, settings: Settings, store: Store, sparql: str,
+                 timeout: float = 30.0) -> None:
+        self.settings, self.store, self.sparql, self.timeout = settings, store, sparql, timeout
         self.delta: Delta | None = None
 
     def __call__(self) -> Delta:
-        self.delta = data_update_delta(self.store, self.sparql) or self._on_a_copy()
+        self._check_syntax()
+        self.delta = update_delta(self.store, self.sparql, timeout=self.timeout,
+                                  check_graph=self._check_graph)
         return self.delta
 
-    def _on_a_copy(self) -> Delta:
-        snapshot = store_snapshot(self.store)
-        copy = ox.Store()
-        copy.extend(snapshot.quads)
-        try:  # bounded like the write itself: a runaway update is as slow on the copy
-            run_bounded(lambda: copy.update(self.sparql), self.timeout, "validating an update")
+    def _check_syntax(self) -> None:
+        """The engine's own verdict on the text (its error positions): the update run on an
+        empty in-memory store, which holds nothing of the store. Errors that depend on the
+        data (DROP of a graph the empty store lacks) are not the text's and are ignored.
+        Not for a LOAD or SERVICE (allowed by the operator): that would fetch remote data
+        once more; update_delta refuses LOAD, and the engine's query runs the SERVICE."""
+        if keywords(self.sparql, ("LOAD", "SERVICE")):
+            return
+        try:
+            run_bounded(lambda: ox.Store().update(self.sparql), self.timeout,
+                        "checking an update's syntax")
         except SyntaxError as exc:
             raise syntax_error_from(str(exc)) from exc
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise update_refused(exc) from exc
-        return dataset_delta(snapshot.quads, copy)
+        except (OSError, ValueError, RuntimeError):
+            pass
+
+    def _check_graph(self, graph: str) -> None:
+        if graph != DEFAULT_GRAPH and is_protected(self.settings, ox.NamedNode(graph)):
+            raise Forbidden(protected_detail())
 
     def text_to_write(self) -> str:
-        """The update itself, or, when it draws values anew each time it runs (NOW(),
-        UUID(), STRUUID(), RAND(), BNODE()), exactly the validated difference as DELETE
-        DATA / INSERT DATA; 400 when that difference removes blank nodes of the store,
-        which no update can name."""
-        if self.delta is None or not keywords(self.sparql, NONDETERMINISTIC):
+        """Exactly the validated difference as DELETE DATA / INSERT DATA when the update has
+        a WHERE (what the engine answered then is what is written, NOW(), UUID(), RAND()
+        and BNODE() included) or draws new values; otherwise the update itself (data and
+        graph operations: under the write lock they do what was validated). When the
+        difference holds blank nodes of the store, which no DATA form can name, the update
+        itself is written if it is deterministic (the store has not changed since), else 400."""
+        if self.delta is None:
             return self.sparql
-        if any(isinstance(term, ox.BlankNode) for q in self.delta.removed
-               for term in (q.subject, q.object)):
-            detail = say(
-                "This update draws new values each time it runs (NOW, UUID, STRUUID, RAND, "
-                "BNODE) and removes blank nodes, so what was validated cannot be written as "
-                "it was; use fixed values or name the nodes with IRIs.",
-                "Denne oppdateringen trekker nye verdier hver gang den kjøres (NOW, UUID, "
-                "STRUUID, RAND, BNODE) og fjerner blanke noder, så det som ble validert kan "
-                "ikke skrives slik det var; bruk faste verdier eller gi nodene IRI-er.",
-                "Denne oppdateringa trekkjer nye verdiar kvar gong ho køyrer (NOW, UUID, "
-                "STRUUID, RAND, BNODE) og fjernar blanke nodar, så det som vart validert kan "
-                "ikkje skrivast slik det var; bruk faste verdiar eller gje nodane IRI-ar.")
-            raise InvalidRequest(detail)
-        return delta_update(self.delta)
+        drawn = bool(keywords(self.sparql, NONDETERMINISTIC))
+        if not drawn and not keywords(self.sparql, ("WHERE",)):
+            return self.sparql
+        if not self.delta.unnamed and not any(
+                isinstance(term, ox.BlankNode) for q in self.delta.removed
+                for term in (q.subject, q.object)):
+            return delta_update(self.delta)
+        if not drawn:
+            return self.sparql
+        detail = say(
+            "This update draws new values each time it runs (NOW, UUID, STRUUID, RAND, "
+            "BNODE) and removes blank nodes, so what was validated cannot be written as "
+            "it was; use fixed values or name the nodes with IRIs.",
+            "Denne oppdateringen trekker nye verdier hver gang den kjøres (NOW, UUID, "
+            "STRUUID, RAND, BNODE) og fjerner blanke noder, så det som ble validert kan "
+            "ikke skrives slik det var; bruk faste verdier eller gi nodene IRI-er.",
+            "Denne oppdateringa trekkjer nye verdiar kvar gong ho køyrer (NOW, UUID, "
+            "STRUUID, RAND, BNODE) og fjernar blanke nodar, så det som vart validert kan "
+            "ikkje skrivast slik det var; bruk faste verdiar eller gje nodane IRI-ar.")
+        raise InvalidRequest(detail)
 
 
 NONDETERMINISTIC = ("NOW", "UUID", "STRUUID", "RAND", "BNODE")
 
 
-def simulate_update(store: Store, sparql: str, timeout: float = 30.0) -> UpdateSimulation:
-    return UpdateSimulation(store, sparql, timeout)
+def simulate_update(settings: Settings, store: Store, sparql: str,
+                    timeout: float = 30.0) -> UpdateSimulation:
+    return UpdateSimulation(settings, store, sparql, timeout)

@@ -195,7 +195,7 @@ def _values(r: _Renderer, t: Triple, rows: Rows) -> str:
     """`VALUES` binding the pattern's variables to the given triples that match it."""
     names = list(dict.fromkeys(v for v in (t.s, t.p, t.o) if isinstance(v, Var)))
     lines = []
-    for row in rows:
+    for row in r.run.candidates(t, rows):
         if _matches(t, row) and not isinstance(row[0], rdflib.Literal):
             value = dict(zip((t.s, t.p, t.o), row, strict=True))
             lines.append("(" + " ".join(_n3(value[n]) for n in names) + ")")
@@ -273,7 +273,7 @@ def _affected_query(reaches: Sequence[ShapeReach], changed: Rows, seeds: set[Nod
                         f"BIND({r.term(THIS)} AS ?focus)")
         for branch in reach.branches:
             for pinned_group, triple in _pinnings(branch):
-                rows = [row for row in changed if _matches(triple, row)]
+                rows = [row for row in run.candidates(triple, changed) if _matches(triple, row)]
                 if triple.s == THIS or (triple.o == THIS and not any(
                         isinstance(row[2], rdflib.Literal) for row in rows)):
                     continue  # its focus node is a changed triple's own node: a seed
@@ -339,6 +339,21 @@ class _Runner:
         self.sent: list[str] = []
         self.arms_per_query = 0
         self._names = itertools.count()
+        self._by_predicate: dict[int, tuple[Rows, dict[Node, list[tuple[Node, Node, Node]]]]] = {}
+
+    def candidates(self, t: Triple, rows: Rows) -> Rows:
+        """The rows that can match `t`: those with its predicate when it names one (a
+        pattern is rendered against the change's rows thousands of times per request)."""
+        if isinstance(t.p, Var):
+            return rows
+        key = id(rows)
+        kept = self._by_predicate.get(key)
+        if kept is None or kept[0] is not rows:
+            index: dict[Node, list[tuple[Node, Node, Node]]] = {}
+            for row in rows:
+                index.setdefault(row[1], []).append(row)
+            kept = self._by_predicate[key] = (rows, index)
+        return kept[1].get(t.p, [])
 
     def name(self, kind: str) -> str:
         return f"{kind}{next(self._names)}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -62,14 +61,14 @@ def load_shapes(settings: Settings) -> rdflib.Graph:
     return load_shapes_file(shapes_path(settings))
 
 
-def content_snapshot(settings: Settings) -> StoreSnapshot:
-    """The curated content files as a snapshot, for validating without a store (the CLI)."""
+def content_graph(settings: Settings) -> ContentGraph:
+    """The curated content files, for validating files without a store (the CLI)."""
     quads = []
     for path in content_files(settings.content_dir):
         graph = ox.NamedNode(graph_for_file(settings, path))
         quads += [ox.Quad(q.subject, q.predicate, q.object, graph)
                   for q in read_content_file(settings, path)]
-    return StoreSnapshot("files", quads)
+    return ContentGraph(quads)
 
 
 def validate_graph(
@@ -102,9 +101,9 @@ def validate_files(
 ) -> ValidationOutcome:
     """Validate files (syntax by suffix) together with the curated graph, as the service does
     with the store's content: only the problems the files add are reported."""
-    snapshot = content_snapshot(settings) if with_context else StoreSnapshot("empty", [])
+    content = content_graph(settings) if with_context else ContentGraph([])
     data = rdflib.Graph()
-    for triple in snapshot.live_graph(settings):
+    for triple in content.live_graph(settings):
         data.add(triple)
     added = rdflib.Graph()
     for path in files:
@@ -113,7 +112,7 @@ def validate_files(
         fmt = rdf_format_for(media_type or "text/turtle")
         quads_to_graph(parse_quads(path.read_bytes(), fmt, source=str(path)), added)
     data += added
-    return validate_against(settings, snapshot, data, changed_nodes(added))
+    return validate_against(settings, content, data, changed_nodes(added))
 
 
 class NotConforming(DoesNotConform):
@@ -125,14 +124,14 @@ class NotConforming(DoesNotConform):
         self.outcome = outcome
 
 
-# -- validation together with what the store holds ------------------------------------------
+# -- validating files together with the curated content (the CLI: no store) -----------------
 
 
 @dataclass
-class StoreSnapshot:
-    """The store's whole content at one `state()`, with its own validation results cached."""
+class ContentGraph:
+    """The curated content files' quads, with their own validation results cached. The
+    service never builds one from the store: it validates neighbourhoods (validate_change)."""
 
-    state: str
     quads: list[ox.Quad] = field(repr=False)
     _graph: rdflib.Graph | None = field(default=None, repr=False)
     _baseline: frozenset[ResultKey] | None = None
@@ -151,24 +150,9 @@ class StoreSnapshot:
         return self._baseline
 
 
-_snapshots: weakref.WeakKeyDictionary[object, StoreSnapshot] = weakref.WeakKeyDictionary()
-_snapshot_lock = threading.Lock()
 # Writes that are validated against the current content are serialised, so that what was
 # validated is what gets written (submissions, /update, /store share it).
 write_lock = threading.RLock()
-
-
-def store_snapshot(store: Store) -> StoreSnapshot:
-    """The store's content, fetched once per `state()` through the store interface."""
-    state = store.state()
-    with _snapshot_lock:
-        cached = _snapshots.get(store)
-        if cached is not None and cached.state == state:
-            return cached
-        quads = list(ox.parse(store.export("application/n-quads"), format=ox.RdfFormat.N_QUADS))
-        snapshot = StoreSnapshot(state, quads)
-        _snapshots[store] = snapshot
-        return snapshot
 
 
 def excluded_graphs(settings: Settings) -> set[str]:
@@ -223,15 +207,15 @@ def focus_nodes(graphs: list[rdflib.Graph], seeds: set[Node]) -> list[rdflib.URI
 
 
 def validate_against(
-    settings: Settings, snapshot: StoreSnapshot, after: rdflib.Graph, seeds: set[Node]
+    settings: Settings, content: ContentGraph, after: rdflib.Graph, seeds: set[Node]
 ) -> ValidationOutcome:
     """Validate the graph as it would be around what changed (`seeds`); report only the
     problems the store did not already have."""
     shapes = load_shapes(settings)
-    before = snapshot.live_graph(settings)
+    before = content.live_graph(settings)
     focus = focus_nodes([before, after], seeds)
     if focus is None:
-        outcome, baseline = validate_graph(after, shapes), snapshot.baseline(settings)
+        outcome, baseline = validate_graph(after, shapes), content.baseline(settings)
     elif not focus:
         return validate_graph(rdflib.Graph(), shapes)
     else:

@@ -70,9 +70,10 @@ class RemoteStore(Transport):
                 "application/sparql-results+json" if form != "graph" else "text/turtle"
             )
         deadline = time.monotonic() + request.timeout
-        http_request = self._query_request(request.query, self._dataset_params(
-            request.default_graph_uris, request.named_graph_uris, request.query
-        ), accept or "*/*")
+        params = [] if request.own_default_graph and not (
+            request.default_graph_uris or request.named_graph_uris) else self._dataset_params(
+            request.default_graph_uris, request.named_graph_uris, request.query)
+        http_request = self._query_request(request.query, params, accept or "*/*")
         response = self._send(http_request, read=True, timeout=request.timeout, stream=True)
         try:
             self._check(response, what="query")
