@@ -58,14 +58,13 @@ def _curated_graphs(content_dir: Path, base_iri: str) -> frozenset[str]:
     return frozenset(graph_iri(base_iri, path.stem) for path in content_files(content_dir))
 
 
-def protected_detail() -> str:
-    return say("Submissions and their provenance change only through /submissions, and "
-               "the curated graphs only with the administrator token.",
-               "Innsendinger og deres proveniens endres bare gjennom /submissions, og "
-               "de kuraterte grafene bare med administratornøkkelen.",
-               "Innsendingar og proveniensen deira blir berre endra gjennom "
-               "/submissions, og dei kuraterte grafane berre med "
-               "administratornøkkelen.")
+PROTECTED = say("Submissions and their provenance change only through /submissions, and "
+                "the curated graphs only with the administrator token.",
+                "Innsendinger og deres proveniens endres bare gjennom /submissions, og "
+                "de kuraterte grafene bare med administratornøkkelen.",
+                "Innsendingar og proveniensen deira blir berre endra gjennom "
+                "/submissions, og dei kuraterte grafane berre med "
+                "administratornøkkelen.")
 
 
 def guarded_write(
@@ -80,7 +79,7 @@ def guarded_write(
         if not admin:
             delta = change()
             if any(is_protected(settings, q.graph_name) for q in delta.quads()):
-                raise Forbidden(protected_detail())
+                raise Forbidden(PROTECTED)
             added, removed = live_difference(settings, delta)
             outcome = validate_change(settings, store, added, removed)
             if not outcome.conforms:
@@ -137,7 +136,7 @@ class UpdateSimulation:
 
     def _check_graph(self, graph: str) -> None:
         if graph != DEFAULT_GRAPH and is_protected(self.settings, ox.NamedNode(graph)):
-            raise Forbidden(protected_detail())
+            raise Forbidden(PROTECTED)
 
     def text_to_write(self) -> str:
         """Exactly the validated difference as DELETE DATA / INSERT DATA when the update has

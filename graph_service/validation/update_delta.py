@@ -33,6 +33,12 @@ from graph_service.validation.update_where import graph_size, where_delta
 
 WHERE_OPERATIONS = {"Modify", "DeleteWhere"}
 GRAPH_OPERATIONS = {"Clear", "Drop", "Create", "Add", "Move", "Copy"}
+UNREADABLE = say("This update could not be read for validation; send its operations as "
+                 "separate requests, or write it with the administrator token.",
+                 "Denne oppdateringen kunne ikke leses for validering; send operasjonene som "
+                 "separate forespørsler, eller skriv den med administratornøkkelen.",
+                 "Denne oppdateringa kunne ikkje lesast for validering; send operasjonane "
+                 "som separate førespurnader, eller skriv ho med administratornøkkelen.")
 
 
 def update_delta(store: Store, sparql: str, *, timeout: float = 30.0,
@@ -42,15 +48,15 @@ def update_delta(store: Store, sparql: str, *, timeout: float = 30.0,
     try:
         ops = translateUpdate(parseUpdate(sparql)).algebra
     except Exception as exc:  # the engine's own parser judged the syntax already
-        raise InvalidRequest(_unreadable()) from exc
+        raise InvalidRequest(UNREADABLE) from exc
     texts = operation_texts(sparql)
     if len(texts) != len(ops):
-        raise InvalidRequest(_unreadable())
+        raise InvalidRequest(UNREADABLE)
     plan = _Plan(store, timeout, check_graph)
     for op, text in zip(ops, texts, strict=True):
         if op.name in WHERE_OPERATIONS:
             if not text.where:
-                raise InvalidRequest(_unreadable())
+                raise InvalidRequest(UNREADABLE)
             plan.where(op, text)
         elif op.name in ("InsertData", "DeleteData"):
             plan.data(op)
@@ -172,15 +178,6 @@ class _Plan:
             if _name(quad) not in sizes:
                 sizes[_name(quad)] = graph_size(self.store, _name(quad), timeout=self.timeout)
         return Delta(frozenset(added), frozenset(removed), sizes, unnamed=self.unnamed)
-
-
-def _unreadable() -> str:
-    return say("This update could not be read for validation; send its operations as "
-               "separate requests, or write it with the administrator token.",
-               "Denne oppdateringen kunne ikke leses for validering; send operasjonene som "
-               "separate forespørsler, eller skriv den med administratornøkkelen.",
-               "Denne oppdateringa kunne ikkje lesast for validering; send operasjonane som "
-               "separate førespurnader, eller skriv ho med administratornøkkelen.")
 
 
 def _name(quad: ox.Quad) -> str:
