@@ -6,7 +6,14 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
+import rdflib
+from conftest import make_settings
 from fastapi.testclient import TestClient
+
+from graph_service.linked_data.history import ADMS_IDENTIFIER, history
+
+ID = "https://w3id.org/smartby/id/"
+GRAPH = "https://w3id.org/smartby/graph/"
 
 
 class _History(HTMLParser):
@@ -18,10 +25,12 @@ class _History(HTMLParser):
         self.items: dict[str, list[str]] = {}
         self.marks: list[str] = []
         self.county_links: list[str] = []
+        self.graphs: list[str] = []  # the <code> of the named graphs the history is stated in
         self._section = 0  # depth inside <section class="history">
         self._list: str | None = None
         self._in_item = False
         self._in_heading_mark = False
+        self._in_code = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         classes = (dict(attrs).get("class") or "").split()
@@ -40,6 +49,9 @@ class _History(HTMLParser):
             self.marks.append("")
         elif tag == "a" and "county" in classes:
             self.county_links.append(dict(attrs).get("href") or "")
+        elif tag == "code":
+            self._in_code = True
+            self.graphs.append("")
 
     def handle_endtag(self, tag: str) -> None:
         if not self._section:
@@ -52,12 +64,16 @@ class _History(HTMLParser):
             self._in_item = False
         elif tag == "small":
             self._in_heading_mark = False
+        elif tag == "code":
+            self._in_code = False
 
     def handle_data(self, data: str) -> None:
         if self._in_item and self._list is not None:
             self.items[self._list][-1] += data
         if self._in_heading_mark:
             self.marks[-1] += data
+        if self._in_code:
+            self.graphs[-1] += data
 
 
 def history_of(reader: TestClient, path: str, lang: str) -> _History:
@@ -91,6 +107,7 @@ def test_drammens_page_lists_both_numbers_and_both_counties_with_their_periods(
     assert history.items["counties"] == counties
     assert history.marks == [mark], "the history is checked outside facts, not the source's"
     assert history.county_links == ["/id/county/viken", "/id/county/buskerud"]
+    assert history.graphs == ["https://w3id.org/smartby/graph/enrichment"]
 
 
 def test_an_unchanged_number_is_one_period_still_valid(reader: TestClient) -> None:
@@ -103,3 +120,18 @@ def test_an_unchanged_number_is_one_period_still_valid(reader: TestClient) -> No
 def test_a_page_without_history_has_no_history_section(reader: TestClient) -> None:
     history = history_of(reader, "/id/session/samtale-1", "en")
     assert history.items == {} and history.marks == []
+
+
+def test_history_stated_in_a_source_graph_is_not_marked_as_ours(tmp_path) -> None:
+    """The mark follows the graph the nodes are stated in, not the kind of node."""
+    settings = make_settings(tmp_path)
+    town = rdflib.URIRef(ID + "municipality/eksempelby")
+    number = rdflib.URIRef(f"{town}#kommunenummer-4699")
+    graph = rdflib.Graph()
+    graph.add((town, ADMS_IDENTIFIER, number))
+    graph.add((number, rdflib.SKOS.notation, rdflib.Literal("4699")))
+    for stem, ours in (("municipalities", False), ("enrichment", True)):
+        graph.set((number, rdflib.RDFS.isDefinedBy, rdflib.URIRef(GRAPH + stem)))
+        found = history(graph, town, settings, "en", lambda county: {})
+        assert found is not None and found.added is ours
+        assert [p.text("en") for p in found.numbers] == ["start not known; still valid"]
