@@ -83,6 +83,29 @@ def check_numbers(rows: Rows) -> None:
     assert bergen["changed"] == "false"
 
 
+def on_a_date(number: str, county: str, *, since: str | None, until: str | None
+              ) -> Callable[[Rows], None]:
+    """Drammen's number and county on the asked date, with the period the number is valid in."""
+    def check(rows: Rows) -> None:
+        (drammen,) = [r for r in rows if r["municipalityName"] == "Drammen"]
+        assert (drammen["number"], drammen["countyName"]) == (number, county)
+        assert (drammen.get("numberValidFrom"), drammen.get("numberValidThrough")) == (
+            since, until)
+        assert len(rows) == 7, "one row per municipality: numbers and counties never overlap"
+        bergen = next(r for r in rows if r["municipalityName"] == "Bergen")
+        assert (bergen["number"], bergen["countyName"]) == ("4601", "Vestland")
+    return check
+
+
+check_drammen_2021 = on_a_date("3005", "Viken", since=None, until="2023-12-31")
+check_drammen_2024 = on_a_date("3301", "Buskerud", since="2024-01-01", until=None)
+
+
+def check_midt_telemark_last_day(rows: Rows) -> None:
+    (row,) = [r for r in rows if r["municipalityName"] == "Midt-Telemark"]
+    assert (row["number"], row["countyName"]) == ("3817", "Vestfold og Telemark")
+
+
 def check_session_4(rows: Rows) -> None:
     assert {r["name"] for r in rows} >= {"Tina Larsen", "Maria Molden", "Anja Standal",
                                          "Maria Hatling"}
@@ -148,6 +171,11 @@ CASES: dict[str, list[tuple[dict[str, str], Callable[[Rows], None]]]] = {
                                                            check_sessions_in_english)],
     "municipalities-by-county": [({}, check_counties)],
     "municipality-numbers-2021-and-now": [({}, check_numbers)],
+    "municipality-number-and-county-on-a-date": [
+        ({"date": "2021-06-01"}, check_drammen_2021),
+        ({}, check_drammen_2021),
+        ({"date": "2024-06-01"}, check_drammen_2024),
+        ({"date": "2023-12-31"}, check_midt_telemark_last_day)],
     "participants-of-a-session": [({"session": "samtale-4"}, check_session_4),
                                   ({}, check_all_participants)],
     "people-by-organisation": [({"organisation": "norconsult"}, check_norconsult),
@@ -180,6 +208,16 @@ def test_named_query_gives_a_checked_answer(
     rows = rows_of(reader.get(f"/queries/{name}", params=params))
     assert rows  # non-empty
     check(rows)
+
+
+def test_a_date_before_anything_known_gets_no_guess(reader) -> None:
+    """FACTS.md verifies no start for the 2021 numbers: before 2021 there is no answer."""
+    rows = rows_of(reader.get("/queries/municipality-number-and-county-on-a-date",
+                              params={"date": "2020-06-01"}))
+    assert rows == []
+    rows = rows_of(reader.get("/queries/municipality-number-and-county-on-a-date",
+                              params={"date": "2021-01-01"}))
+    assert {r["number"] for r in rows if r["municipalityName"] == "Drammen"} == {"3005"}
 
 
 def test_everything_about_a_project_is_a_graph(reader) -> None:
@@ -254,6 +292,8 @@ def test_a_quote_in_a_real_name_is_found_as_text(
     ("people-in-several-sessions", {"min_sessions": "two"}, 400),
     ("people-in-several-sessions", {"min_sessions": "2 } ; DROP ALL"}, 400),
     ("projects-by-principle", {"nonsense": "1"}, 400),
+    ("municipality-number-and-county-on-a-date", {"date": "2024-13-01"}, 400),
+    ("municipality-number-and-county-on-a-date", {"date": "1 June 2024"}, 400),
     ("no-such-query", {}, 404),
 ])
 def test_bad_parameters_are_refused(reader, name: str, params: dict, status: int) -> None:

@@ -58,13 +58,16 @@ def bind_prefixes(graph: rdflib.Graph, settings: Settings) -> None:
 
 def describe_query(iri: str) -> str:
     """The CBD (blank nodes followed two levels) and the document's hash IRIs (`{iri}#x`), labels
-    of linked things, incoming links with their subjects' labels, and the named graphs the
-    statements come from with their source."""
+    of linked things (also of what the hash IRIs link to: a county membership's county),
+    incoming links with their subjects' labels, and the named graphs the statements come from
+    with their source; for the hash IRIs the entity links to (its numbers, its county
+    memberships) the graphs they are stated in, so a page can say whose statement they are."""
     e = f"<{iri}>"
     labels = f"VALUES ?lp {{ {_LABELS} }}"
     return f"""
 CONSTRUCT {{
   ?s ?p ?o . ?x ?lp ?label . ?g ?gp ?go . {e} <{DEFINED_BY}> ?g . ?src ?lp ?srcLabel .
+  ?h <{DEFINED_BY}> ?hg . ?hg <{DCT}title> ?hgTitle .
 }} WHERE {{
   {{ BIND({e} AS ?s) ?s ?p ?o }}
   UNION {{ {e} ?p1 ?s . FILTER(isBlank(?s)) ?s ?p ?o }}
@@ -72,6 +75,11 @@ CONSTRUCT {{
   UNION {{ {e} ?p1 ?x . FILTER(isIRI(?x)) {labels} ?x ?lp ?label }}
   UNION {{ ?s ?p {e} . BIND({e} AS ?o) }}
   UNION {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{iri}#")) }}
+  UNION {{ ?h ?p1 ?x . FILTER(isIRI(?h) && STRSTARTS(STR(?h), "{iri}#") && isIRI(?x))
+           {labels} ?x ?lp ?label }}
+  UNION {{ {{ SELECT DISTINCT ?h ?hg WHERE {{ {e} ?p1 ?h . FILTER(isIRI(?h)
+             && STRSTARTS(STR(?h), "{iri}#")) GRAPH ?hg {{ ?h ?p2 ?o2 }} }} }}
+           OPTIONAL {{ ?hg <{DCT}title> ?hgTitle }} }}
   UNION {{ ?x ?p1 {e} . {labels} ?x ?lp ?label }}
   UNION {{ {e} ?x ?o1 . {labels} ?x ?lp ?label }}
   UNION {{ ?s1 ?x {e} . {labels} ?x ?lp ?label }}

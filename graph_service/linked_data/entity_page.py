@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from graph_service.core import identifiers
 from graph_service.linked_data.describe import LABEL_PREDICATES
+from graph_service.linked_data.history import history
 from graph_service.settings import Settings
 from graph_service.web.html import choose_language, render_page
 
@@ -292,5 +293,7 @@ def render_entity(
         "sources": sources(graph, node, settings, lang),
         "forms": [(base_path + s, t, n) for s, t, n in FORMS],
         "schema_org": schema_org(graph, node, lang),
+        "history": history(graph, node, settings, lang,
+                           lambda county: link(graph, county, settings, lang)),
     }
     return render_page(request, "entity.html", context)

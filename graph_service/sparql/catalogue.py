@@ -263,11 +263,11 @@ def _term_for(param: Parameter, value: str, *, check_enum: bool = True) -> str:
     if param.type == "string":
         return str(ox.Literal(value, language=param.lang) if param.lang else ox.Literal(value))
     if param.type == "date":
-        try:
-            dt.date.fromisoformat(value)
+        try:  # written back as YYYY-MM-DD: Python also reads 20240601 and 2024-W22-6
+            day = dt.date.fromisoformat(value).isoformat()
         except ValueError as exc:
             raise bad from exc
-        return str(ox.Literal(value, datatype=ox.NamedNode(XSD + "date")))
+        return str(ox.Literal(day, datatype=ox.NamedNode(XSD + "date")))
     if not _LEXICAL[param.type].match(value):
         raise bad
     return str(ox.Literal(value, datatype=ox.NamedNode(XSD + param.type)))
