@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from graph_service.core.errors import QueryTimeout
 from graph_service.store import QueryRequest, Store
-from graph_service.store.engine import IN_MEMORY, TIMED_OUT, Spooled, spool
+from graph_service.store.engine import IN_MEMORY, TIMED_OUT, Spooled, report_runaway, spool
 
 DEADLINE_SLACK = 0.1  # seconds a waiter gives the engine's own timeout to report first
 
@@ -54,7 +54,9 @@ async def run_query(store: Store, request: QueryRequest) -> Spooled:
     # One callback into the loop when the engine is done, one timer: not wrap_future and
     # wait_for, which cost three more trips through the loop per query (measured).
     future.add_done_callback(settle)
-    timer = loop.call_later(request.timeout + DEADLINE_SLACK, _expire, waiter)
+    watched = getattr(store, "engine", None) == "threads"  # workers bound themselves
+    timer = loop.call_later(request.timeout + DEADLINE_SLACK, _expire, waiter, future,
+                            request.query if watched else None)
     try:
         return await waiter
     except asyncio.CancelledError:
@@ -76,9 +78,16 @@ def _copy_outcome(done: concurrent.futures.Future[Spooled], waiter: asyncio.Futu
         waiter.set_result(done.result())
 
 
-def _expire(waiter: asyncio.Future[Spooled]) -> None:
-    if not waiter.done():
-        waiter.set_exception(QueryTimeout(TIMED_OUT))
+def _expire(waiter: asyncio.Future[Spooled], future: concurrent.futures.Future[Spooled],
+            what: str | None) -> None:
+    if waiter.done():
+        return
+    if future.running() and what is not None:
+        # Still evaluating past its deadline: reported here too (the watchdog may not have
+        # had its turn yet), so the process drains before the 503 goes out.
+        report_runaway(what)
+    future.cancel()  # if still queued, it never starts
+    waiter.set_exception(QueryTimeout(TIMED_OUT))
 
 
 def spooled_response(
