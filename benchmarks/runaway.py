@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
                     out.write(json.dumps(result) + "\n")
         finally:
             server.stop()
+            log = args.out.with_suffix(".serve.log")
+            log.write_bytes((root / "serve.log").read_bytes()[-200_000:])
 
 
 if __name__ == "__main__":

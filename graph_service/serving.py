@@ -49,6 +49,7 @@ BACKLOG = 2048
 DRAIN = b"d"
 RESTART_PAUSE = 1.0  # seconds before restarting a child that died young (a crash loop)
 STOP_WAIT = 10.0
+EXIT_CHECK = 0.01  # seconds between a draining process's looks at what it still holds
 DRAINING = say("This server process is being replaced; the write was not made. Send it again.",
                "Denne tjenerprosessen byttes ut; skrivingen ble ikke utført. Send den på nytt.",
                "Denne tenarprosessen vert bytt ut; skrivinga vart ikkje utført. Send ho på nytt.")
@@ -195,21 +196,31 @@ class _DrainingServer(uvicorn.Server):
         await super().startup(sockets)
 
     def stop_listening(self) -> None:
+        """On the event loop, when the drain begins: no new connections, and the exit is
+        watched for every EXIT_CHECK seconds (uvicorn's own tick is 0.1 s)."""
         if self.listening:
             self.listening = False
             for server in self.servers:
                 server.close()
+            self.exiting = self.loop.create_task(self._exit_when_only_the_runaway_is_left())
 
-    async def on_tick(self, counter: int) -> bool:
-        if self.drain.is_set():
-            self.stop_listening()
+    async def _exit_when_only_the_runaway_is_left(self) -> None:
+        while True:
             waited = time.monotonic() - self.drain.since
             idle = not self.server_state.connections or waited >= self.grace
             if (idle and self.drain.writes == 0) or waited >= self.backstop:
+                log.warning("server process %d exits %.2f s after its drain began (%d "
+                            "connections, %d writes left)", os.getpid(), waited,
+                            len(self.server_state.connections), self.drain.writes)
                 # Not uvicorn's shutdown: it closes the store, and RocksDB's flush kept the
                 # process (and its CPU) 1 s longer at 1M; every answered write is in the
                 # write-ahead log already (a 201 survives kill -9).
                 os._exit(0)
+            await asyncio.sleep(EXIT_CHECK)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.drain.is_set():
+            self.stop_listening()  # should the drain's call have come before start-up
         return await super().on_tick(counter)
 
 

@@ -54,9 +54,11 @@ async def run_query(store: Store, request: QueryRequest) -> Spooled:
     # One callback into the loop when the engine is done, one timer: not wrap_future and
     # wait_for, which cost three more trips through the loop per query (measured).
     future.add_done_callback(settle)
-    watched = getattr(store, "engine", None) == "threads"  # workers bound themselves
-    timer = loop.call_later(request.timeout + DEADLINE_SLACK, _expire, waiter, future,
-                            request.query if watched else None)
+    # Engine threads are watched from the same deadline: no slack. A worker's own timeout
+    # answer is given DEADLINE_SLACK to arrive first.
+    watched = getattr(store, "engine", None) == "threads"
+    timer = loop.call_later(request.timeout + (0.0 if watched else DEADLINE_SLACK), _expire,
+                            waiter, future, request.query if watched else None)
     try:
         return await waiter
     except asyncio.CancelledError:
