@@ -181,7 +181,7 @@ def runaway(server: Server, lookup: str, bystanders: int = 4) -> dict[str, Any]:
     thread.join(timeout=300)
     return {"status": answer.status_code, "error": answer.json().get("error"),
             "answered_s": answered, "engine_process_exited": exited, "engine_stopped_s": gone,
-            "cpu_idle_s": idle,
+            "cpu_idle_s": idle, "started_monotonic": started,
             "replacement": sorted(server_processes(server.process.pid) - before),
             "bystander_requests": tally["done"], "bystander_statuses":
                 {str(k): v for k, v in tally["statuses"].items()},

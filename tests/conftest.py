@@ -42,6 +42,10 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 BACKENDS = ["embedded", "remote", "virtuoso"]
+# The embedded store's two engines: killable worker processes over checkpoints (`embedded`,
+# what an app built in-process uses) and threads on the live store (`embedded-threads`, what
+# `smartby serve` runs). The store contract suite holds both to it.
+EMBEDDED_BACKENDS = ("embedded", "embedded-threads")
 REMOTE_BACKENDS = ("remote", "virtuoso")  # both are the remote backend (store.kind "remote")
 # The integration tests (routes over a store) run on the embedded store and a real Oxigraph
 # server. Virtuoso runs the store contract suite (tests/test_store_contract.py) and its own
@@ -75,7 +79,9 @@ def virtuoso_limitation(request: pytest.FixtureRequest, backend: str, reason: st
 
 def store_kind(backend: str) -> str:
     """What /health names the store: Oxigraph server and Virtuoso are both "remote"."""
-    return "remote" if backend in REMOTE_BACKENDS else backend
+    if backend in REMOTE_BACKENDS:
+        return "remote"
+    return "embedded" if backend in EMBEDDED_BACKENDS else backend
 
 
 _RUNNING_SERVERS: list[OxigraphServers] = []
@@ -116,6 +122,8 @@ def backend_settings(
         server = request.getfixturevalue("oxigraph_servers").get(role)
         server.clear()
         return make_settings(data_dir, store=server.url)
+    if backend == "embedded-threads":
+        return make_settings(data_dir, query_engine="threads")
     return make_settings(data_dir)
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 from conftest import WRITER
 from fastapi.testclient import TestClient
+from starlette.datastructures import MutableHeaders
+
+from graph_service.web.cors import vary_on_origin
 
 READS = ["/id/project/drammensmodellen", "/dataset.ttl", "/.well-known/void", "/catalog",
          "/ontology", "/"]
@@ -87,3 +90,26 @@ def test_cors_preflight_only_for_reads(reader: TestClient, method: str, allowed:
     response = reader.options("/sparql", headers={"Origin": "https://example.org",
                                                   "Access-Control-Request-Method": method})
     assert (response.headers.get("access-control-allow-origin") == "*") is allowed
+
+
+@pytest.mark.parametrize("given", [
+    [(b"content-type", b"text/turtle")],
+    [(b"vary", b"Accept"), (b"content-length", b"3")],
+    [(b"vary", b"Accept"), (b"etag", b'W/"x"'), (b"vary", b"Accept-Language")],
+])
+def test_a_read_without_origin_varies_on_origin_as_corsmiddleware_writes_it(
+    given: list[tuple[bytes, bytes]],
+) -> None:
+    """The no-Origin shortcut in ReadOnlyCORS writes the very headers CORSMiddleware would."""
+    message = {"type": "http.response.start", "headers": list(given)}
+    MutableHeaders(scope=message)["Vary"] = ", ".join(
+        [*MutableHeaders(scope=message).getlist("Vary"), "Origin"])
+    assert vary_on_origin(list(given)) == list(message["headers"])
+
+
+def test_a_sparql_answer_without_origin_varies_on_accept_and_origin(reader: TestClient) -> None:
+    answer = reader.get("/sparql", params={"query": "ASK { ?s ?p ?o }"},
+                        headers={"Accept": "application/sparql-results+json"})
+    assert answer.status_code == 200
+    assert answer.headers.get_list("vary") == ["Accept, Origin"]
+    assert "access-control-allow-origin" not in answer.headers

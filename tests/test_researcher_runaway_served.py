@@ -5,6 +5,7 @@ of a runaway update is written, and every other request is answered meanwhile.""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,3 +125,45 @@ def test_a_read_right_after_a_write_sees_it(served: SupervisedServer, tmp_path: 
             seen = client.get("/sparql", params={
                 "query": f'ASK {{ <http://example.org/r> <http://example.org/v> "{value}" }}'})
             assert seen.json()["boolean"] is True
+
+
+@pytest.fixture(scope="module")
+def long_grace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SupervisedServer]:
+    """A grace far longer than the test: the process must leave as soon as it holds only the
+    runaway, not when the grace ends."""
+    root = tmp_path_factory.mktemp("long-grace")
+    with SupervisedServer(root / "var", free_port(), SMARTBY_QUERY_TIMEOUT="2",
+                          SMARTBY_REAP_GRACE="120", SMARTBY_ADMIN_TOKEN="admin-token",
+                          SMARTBY_TOKEN="alice:alice-token") as server:
+        yield server
+
+
+def test_a_write_reaching_a_draining_process_is_refused_with_retry_after_never_lost(
+    long_grace: SupervisedServer,
+) -> None:
+    before = long_grace.server_pids()
+    insert = ('INSERT DATA { GRAPH <http://example.org/while-draining> { '
+              '<http://example.org/w> <http://example.org/p> "sent while draining" } }')
+    with httpx.Client(timeout=30) as kept:  # a keep-alive connection to the current process
+        assert kept.get(f"{long_grace.url}/sparql", params={"query": LOOKUP}).status_code == 200
+        runaway = httpx.get(f"{long_grace.url}/sparql", params={"query": EXPLOSIVE}, timeout=30)
+        refused = kept.post(f"{long_grace.url}/update", content=insert, headers=WRITER)
+    assert runaway.status_code == 503
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"] == "service_unavailable" and refused.json()["detail"]
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["connection"] == "close"
+    # Nothing but the runaway is left in the old process: it leaves long before its grace.
+    (old,) = before
+    assert wait_for_exit(old, timeout=60), "the draining process waited for its grace"
+    for _ in range(10):  # a client doing what Retry-After says
+        made = httpx.post(f"{long_grace.url}/update", content=insert, headers=WRITER,
+                          timeout=30)
+        if made.status_code != 503:
+            break
+        time.sleep(int(made.headers["retry-after"]))
+    assert made.status_code == 204, made.text
+    seen = httpx.get(f"{long_grace.url}/sparql", timeout=30, params={
+        "query": 'ASK { GRAPH <http://example.org/while-draining> { ?s ?p "sent while '
+                 'draining" } }'})
+    assert seen.json()["boolean"] is True

@@ -60,6 +60,13 @@ def keywords(text: str, names: tuple[str, ...]) -> list[str]:
     stands for a quote: `"\\u0022" . SERVICE <…> { ?a ?b "x" }` is a string then SERVICE to
     Oxigraph, but one string up to "x" once the escape is resolved.
     """
+    if text.isascii() and "\\" not in text:
+        # ASCII without escapes is what a parser reads, and its case folding is plain: a
+        # keyword absent as a substring is absent as a keyword (the common case, decided
+        # without the regular expressions).
+        lowered = text.lower()
+        if not any(name.lower() in lowered for name in names):
+            return []
     pattern = re.compile(rf"(?<![\w:?$-])({'|'.join(names)})(?![\w:-])", re.I)
     found = set()
     for unescape in (True, False):

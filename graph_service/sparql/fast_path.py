@@ -24,6 +24,7 @@ from graph_service.sparql.protocol import answer_query, browser_wants_page, chec
 from graph_service.web.errors import render_error
 
 _SPARQL_QUERY = b"application/sparql-query"
+_ENDPOINTS_KEPT = 64
 
 
 class SparqlFastPath:
@@ -32,11 +33,25 @@ class SparqlFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._sparql_route: Any = None
+        self._endpoints: dict[tuple[Any, ...], str] = {}
 
     def _route(self, scope: Scope) -> Any:
         if self._sparql_route is None:
             self._sparql_route = _find_route(list(scope["app"].routes), "/sparql")
         return self._sparql_route
+
+    def _endpoint(self, scope: Scope) -> str:
+        """The route's own URL (what `url_for` gives), worked out once per way of addressing
+        the server (scheme, Host, root path) rather than per request."""
+        server = scope.get("server")
+        key = (scope.get("scheme"), tuple(server) if server else None, scope.get("root_path", ""),
+               next((v for k, v in scope["headers"] if k == b"host"), None))
+        found = self._endpoints.get(key)
+        if found is None:
+            if len(self._endpoints) >= _ENDPOINTS_KEPT:  # Host is the client's: bounded
+                self._endpoints.clear()
+            found = self._endpoints[key] = str(Request(scope).url_for("run_query"))
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/sparql":
@@ -83,7 +98,7 @@ class SparqlFastPath:
                 limiter=app_state.stream_limiter, accept=accept, fmt=protocol.format,
                 default_graph_uris=protocol.default_graph_uris,
                 named_graph_uris=protocol.named_graph_uris,
-                base_iri=str(Request(scope).url_for("run_query")))  # as the route does
+                base_iri=self._endpoint(scope))  # as the route does
         except SmartbyError as exc:
             response = render_error(Request(scope, receive), exc)
         await response(scope, receive, send)

@@ -123,6 +123,7 @@ def run_bounded(work: Callable[[], T], timeout: float, what: str) -> T:
     try:
         return outcome.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
+        report_runaway(what)  # as the watchdog will: the drain starts before the 503 goes out
         raise QueryTimeout(WRITE_TIMED_OUT) from None
     finally:
         watch.done = outcome.done()

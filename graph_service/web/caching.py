@@ -55,8 +55,12 @@ def representation_key(scope: Scope) -> str:
     return digest.hexdigest()[:16]
 
 
+def state_tag(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()[:12]
+
+
 def entity_tag(state: str, scope: Scope) -> str:
-    return f'W/"{hashlib.sha256(state.encode()).hexdigest()[:12]}-{representation_key(scope)}"'
+    return f'W/"{state_tag(state)}-{representation_key(scope)}"'
 
 
 class _Clock:
@@ -67,6 +71,19 @@ class _Clock:
         self._lock = threading.Lock()
         self._seen: dict[str, float] = {}
         self._latest = 0.0
+        # The last state's tag and Last-Modified header, worked out once (reads far outnumber
+        # writes): the state's hash and the date's formatting are per state, not per request.
+        self._last: tuple[str, str, float, bytes] | None = None
+
+    def validators_of(self, state: str) -> tuple[str, float, bytes]:
+        """(the state's part of the ETag, Last-Modified, Last-Modified as a header value)."""
+        last = self._last
+        if last is not None and last[0] == state:
+            return last[1], last[2], last[3]
+        modified = self.last_modified(state)
+        last = (state, state_tag(state), modified, formatdate(modified, usegmt=True).encode())
+        self._last = last
+        return last[1], last[2], last[3]
 
     def last_modified(self, state: str) -> float:
         with self._lock:
@@ -128,18 +145,16 @@ class CachingMiddleware:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         validators: list[tuple[bytes, bytes]] = []
         reads_store = method in READ_METHODS and not path.startswith(UNCACHED_PREFIXES)
         state = await self._state(scope) if reads_store else None
         if state is not None:
-            etag = entity_tag(state, scope)
-            modified = self.clock.last_modified(state)
-            validators = [
-                (b"etag", etag.encode()),
-                (b"last-modified", formatdate(modified, usegmt=True).encode()),
-            ]
-            inm, ims = headers.get("if-none-match"), headers.get("if-modified-since")
+            tag, modified, modified_header = self.clock.validators_of(state)
+            etag = f'W/"{tag}-{representation_key(scope)}"'
+            validators = [(b"etag", etag.encode()), (b"last-modified", modified_header)]
+            headers = {k: v.decode("latin-1") for k, v in scope["headers"]
+                       if k in (b"if-none-match", b"if-modified-since")}
+            inm, ims = headers.get(b"if-none-match"), headers.get(b"if-modified-since")
             fresh = _matches(inm, etag) if inm is not None else (
                 ims is not None and _not_modified_since(ims, modified)
             )

@@ -9,7 +9,7 @@ can never use a visitor's token. https://fetch.spec.whatwg.org/#http-cors-protoc
 from __future__ import annotations
 
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph_service.web.caching import is_write
 
@@ -37,5 +37,29 @@ class ReadOnlyCORS:
         asked = headers.get(b"access-control-request-method", b"").decode("latin-1").upper()
         if is_write(method, path) or (method == "OPTIONS" and is_write(asked, path)):
             await self.app(scope, receive, send)
+        elif b"origin" not in headers:
+            # Not cross-origin (most requests): all CORSMiddleware would do is add `Origin`
+            # to Vary, done here without its header objects on the hot path.
+
+            async def send_varying(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = vary_on_origin(list(message.get("headers", [])))
+                await send(message)
+
+            await self.app(scope, receive, send_varying)
         else:
             await self.cors(scope, receive, send)
+
+
+def vary_on_origin(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`Vary` with `Origin` added, as CORSMiddleware writes it (the values joined into the
+    first `vary` header, the others dropped)."""
+    found = [i for i, (name, _) in enumerate(headers) if name == b"vary"]
+    value = b", ".join([*(headers[i][1] for i in found), b"Origin"])
+    for i in reversed(found[1:]):
+        del headers[i]
+    if found:
+        headers[found[0]] = (b"vary", value)
+    else:
+        headers.append((b"vary", value))
+    return headers
