@@ -119,3 +119,20 @@ def refuse_remote_fetches(text: str, *, allowed: bool = False) -> None:
         )
 
 
+
+
+_ABSOLUTE = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def with_base(query: str, base_iri: str | None) -> str:
+    """The query with `BASE <base_iri>` in front when it holds a relative IRI, so that a store
+    resolves it against our endpoint, as the embedded store does (a remote store would resolve
+    it against its own endpoint, or not at all: Virtuoso leaves `<s>` as it is). On the same
+    line: line numbers in the store's syntax errors stay right. A BASE in the query itself
+    still wins (it comes later)."""
+    if not base_iri:
+        return query
+    text = _STRINGS.sub('""', _LONG_STRINGS.sub('""', query))
+    if all(_ABSOLUTE.match(iri) for iri in _IRIS.findall(text)):
+        return query
+    return f"BASE <{base_iri}> {query}"

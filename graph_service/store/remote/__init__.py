@@ -23,6 +23,7 @@ from graph_service.core.errors import (
     say,
 )
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, RESULTS_TYPES
+from graph_service.core.sparql_text import with_base
 from graph_service.store import (
     DEFAULT_GRAPH,
     QueryRequest,
@@ -33,6 +34,7 @@ from graph_service.store import (
     replace_graphs_update,
     then,
 )
+from graph_service.store.remote.describe import describe_as_construct
 from graph_service.store.remote.transport import (
     STAGING_PREFIX,
     Transport,
@@ -70,7 +72,9 @@ class RemoteStore(Transport):
                 "application/sparql-results+json" if form != "graph" else "text/turtle"
             )
         deadline = time.monotonic() + request.timeout
-        http_request = self._query_request(request.query, self._dataset_params(
+        text = describe_as_construct(request.query) or request.query  # the same on any engine
+        http_request = self._query_request(with_base(text, request.base_iri),
+                                           self._dataset_params(
             request.default_graph_uris, request.named_graph_uris, request.query
         ), accept or "*/*")
         response = self._send(http_request, read=True, timeout=request.timeout, stream=True)
