@@ -82,7 +82,9 @@ def build(
     gone = [skolem_triple(triple) for triple in removed]
     run = _Runner(store, excluded, timeout, sub)
     run.arms_per_query = arms_per_query
-    stored = run.construct(_existing_query(sub, excluded)) if sub else rdflib.Graph()
+    # One query: which added triples are stored already, and the stored subclass links.
+    stored = run.construct(_existing_query(sub, excluded))
+    run.subclasses = _subclasses(stored, {c for reach in reaches for c in reach.target.classes})
     known = set(stored)
     changed = [t for t in sub if t not in known] + gone
     seeds = {n for s, _, o in changed for n in (s, o) if not isinstance(n, rdflib.Literal)}
@@ -210,12 +212,18 @@ def _values(r: _Renderer, t: Triple, rows: Rows) -> str:
     return f"VALUES ({head}) {{ {' '.join(unique)} }}"
 
 
-def _target(r: _Renderer, reach: ShapeReach) -> str:
+def _target(r: _Renderer, reach: ShapeReach, *, walk: bool = False) -> str:
+    """The shape's targets as a pattern on `THIS`. A target class is listed with its
+    subclasses where the focus nodes are given, or (`walk`, where the arm finds them by a walk
+    through changed triples) `?t rdfs:subClassOf* C`: the same answer, but Virtuoso 7.2 answers
+    nothing for `VALUES ?this {…} {… ?t rdfs:subClassOf* C} BIND(?this AS ?focus)`, and its
+    compiler fails ("SQ156 … unknown table") on a walk arm with `?t` listed."""
     this, parts = r.term(THIS), []
     for cls in sorted(reach.target.classes):
         t = Var("_t")
-        parts.append(r.triple(Triple(THIS, RDF_TYPE, t)) + f" {r.term(t)} {RDFS.subClassOf.n3()}* "
-                     f"{cls.n3()} .")
+        kind = (f"{r.term(t)} {RDFS.subClassOf.n3()}* {cls.n3()} ." if walk else
+                f"VALUES {r.term(t)} {{ {_nodes(r.run.subclasses.get(cls, set()) | {cls})} }}")
+        parts.append(f"{r.triple(Triple(THIS, RDF_TYPE, t))} {kind}")
     if reach.target.nodes:
         parts.append(f"VALUES {this} {{ {_nodes(reach.target.nodes)} }}")
     for pred in sorted(reach.target.subjects_of):
@@ -255,12 +263,30 @@ def _nodes(nodes: Iterable[Node]) -> str:
     return " ".join([*listed, NOTHING] if len(listed) == 1 else listed)
 
 
+# The stored `rdfs:subClassOf` links come back from the first query under a private name, so
+# that they never pass for an added triple the store holds already.
+SUBCLASS_LINK = rdflib.URIRef("urn:x-smartby:subclass-of")
+
+
+def _subclasses(stored: rdflib.Graph, classes: set[rdflib.URIRef]) -> dict[Node, set[Node]]:
+    """Each target class with its stored subclasses (an ontology's few links, fetched with
+    the first query), for the arms that list them (`_target`)."""
+    found: dict[Node, set[Node]] = {
+        cls: {n for n in stored.transitive_subjects(SUBCLASS_LINK, cls) if n is not None}
+        for cls in classes}
+    stored.remove((None, SUBCLASS_LINK, None))  # not triples of the store's data
+    return found
+
+
 def _existing_query(sub: Rows, excluded: Sequence[str]) -> str:
     rows = " ".join(f"({_n3(s)} {_n3(p)} {_n3(o)})" for s, p, o in sub
                     if not str(s).startswith(SKOLEM) and not str(o).startswith(SKOLEM))
     keep = _graph_filter("?g", excluded)
-    return (f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES (?s ?p ?o) {{ {rows} }} "
-            f"GRAPH ?g {{ ?s ?p ?o }} {keep} }}")
+    existing = (f"{{ VALUES (?s ?p ?o) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} {keep} }}"
+                if rows else "")
+    links = (f"{{ ?sub {RDFS.subClassOf.n3()} ?super FILTER(isIRI(?sub) && isIRI(?super)) }}")
+    return (f"CONSTRUCT {{ ?s ?p ?o . ?sub <{SUBCLASS_LINK}> ?super }} WHERE {{ "
+            f"{' UNION '.join(p for p in (existing, links) if p)} }}")
 
 
 def _affected_query(reaches: Sequence[ShapeReach], changed: Rows, seeds: set[Node],
@@ -280,7 +306,7 @@ def _affected_query(reaches: Sequence[ShapeReach], changed: Rows, seeds: set[Nod
                 if not rows:
                     continue
                 r = _Renderer(run, run.name("b") + "_", triple, rows)
-                arms.append(f"{r.group(pinned_group)} {_target(r, reach)} "
+                arms.append(f"{r.group(pinned_group)} {_target(r, reach, walk=True)} "
                             f"BIND({r.term(THIS)} AS ?focus)")
     return [f"SELECT DISTINCT ?focus WHERE {{ {_union(chunk)} }}"
             for chunk in _chunks(arms, run.arms_per_query)]
@@ -338,6 +364,7 @@ class _Runner:
         self.template: list[str] = []
         self.sent: list[str] = []
         self.arms_per_query = 0
+        self.subclasses: dict[Node, set[Node]] = {}
         self._names = itertools.count()
         self._by_predicate: dict[int, tuple[Rows, dict[Node, list[tuple[Node, Node, Node]]]]] = {}
 

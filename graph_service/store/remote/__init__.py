@@ -23,6 +23,7 @@ from graph_service.core.errors import (
     say,
 )
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES, RESULTS_TYPES
+from graph_service.core.sparql_text import with_base
 from graph_service.store import (
     DEFAULT_GRAPH,
     QueryRequest,
@@ -33,6 +34,7 @@ from graph_service.store import (
     replace_graphs_update,
     then,
 )
+from graph_service.store.remote.describe import describe_as_construct
 from graph_service.store.remote.transport import (
     STAGING_PREFIX,
     Transport,
@@ -73,7 +75,9 @@ class RemoteStore(Transport):
         params = [] if request.own_default_graph and not (
             request.default_graph_uris or request.named_graph_uris) else self._dataset_params(
             request.default_graph_uris, request.named_graph_uris, request.query)
-        http_request = self._query_request(request.query, params, accept or "*/*")
+        text = describe_as_construct(request.query) or request.query  # the same on any engine
+        http_request = self._query_request(with_base(text, request.base_iri), params,
+                                           accept or "*/*")
         response = self._send(http_request, read=True, timeout=request.timeout, stream=True)
         try:
             self._check(response, what="query")
