@@ -25,6 +25,9 @@ FRAMEWORK_ROUTES = {
     "/static": "The bundled CSS and JavaScript (YASGUI, Swagger UI, ReDoc), so pages work "
                "offline.",
 }
+# FastAPI's own documentation pages, left out where an app keeps them (ours serves its own
+# from the bundle, web/api_docs.py, with docstrings).
+FASTAPI_DOCS = {"/docs", "/redoc", "/docs/oauth2-redirect"}
 # /queries/{name} has one OpenAPI operation per ready query; the query table lists them.
 ONE_PER_QUERY = re.compile(r"^/queries/[a-z0-9-]+$")
 
@@ -89,6 +92,8 @@ def _flat_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, set[str
                     continue
             else:
                 text = (getattr(route, "description", "") or "").strip().split("\n\n")[0]
+                if not text and path in FASTAPI_DOCS:
+                    continue
             methods = set(getattr(route, "methods", None) or {"GET"})
             flat.append((re.sub(r"\{(\w+):\w+\}", r"{\1}", path), methods, text))
     return flat
