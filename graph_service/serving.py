@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph_service.app import create_app
 from graph_service.core.errors import Unavailable, say
+from graph_service.core.malloc_arenas import limit_malloc_arenas
 from graph_service.settings import Settings
 from graph_service.store.engine import set_runaway_handler
 from graph_service.web.caching import is_write
@@ -65,6 +66,7 @@ def log_config() -> dict[str, Any]:
 
 def serve(settings: Settings) -> None:
     """Serve until interrupted; the supervised engine-in-threads set-up when it applies."""
+    limit_malloc_arenas(settings.malloc_arenas)
     if settings.store or settings.query_engine == "workers":
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                     log_level="info", log_config=log_config(), access_log=False)
@@ -259,6 +261,7 @@ def closing_when_draining(app: ASGIApp, drain: _Drain) -> ASGIApp:
 def child_main(fd: int, control: int) -> None:
     """One server process: the app on the supervisor's socket; drains on a runaway."""
     settings = Settings.model_validate_json(sys.stdin.buffer.read())
+    limit_malloc_arenas(settings.malloc_arenas)
     listener = socket.socket(fileno=fd)
     draining = _Drain()
     server = _DrainingServer(uvicorn.Config(

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         4, ge=0, description="Validations that may wait for a busy worker; beyond them 503 with "
         "Retry-After at once.",
     )
+    malloc_arenas: int = Field(
+        2, ge=0, description="glibc malloc arenas of the server process (0: glibc's default, "
+        "eight per core); few keep the memory that short-lived engine threads free from "
+        "staying with their arenas.",
+    )
     reap_grace: float = Field(
         1.0, gt=0, description="Seconds past its deadline before an abandoned query's worker is "
         "killed and replaced.",
