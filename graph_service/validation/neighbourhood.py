@@ -65,6 +65,7 @@ class Neighbourhood:
     before: rdflib.Graph
     focus: set[Node]
     queries: list[str] = field(default_factory=list, repr=False)
+    shapes: frozenset[Node] = frozenset()  # the shapes that target a focus node
 
 
 class NeighbourhoodUnavailable(Unavailable):
@@ -86,10 +87,8 @@ def build(
     known = set(stored)
     changed = [t for t in sub if t not in known] + gone
     seeds = {n for s, _, o in changed for n in (s, o) if not isinstance(n, rdflib.Literal)}
-    focus = {n for q in _affected_query(reaches, changed, seeds, run)
-             for n in run.select(q, "focus")}
-    pairs = [p for q in _targets_query(reaches, focus, run) for p in run.select_pairs(q)] \
-        if focus else []
+    pairs = [p for q in _focus_query(reaches, changed, seeds, run) for p in run.select_pairs(q)]
+    focus = {node for _, node in pairs}
     by_shape: dict[int, list[Node]] = {}
     for index, node in pairs:
         by_shape.setdefault(index, []).append(node)
@@ -106,7 +105,8 @@ def build(
             after.add(unskolem_triple(triple))
     for triple in added:
         after.add(triple)
-    return Neighbourhood(after, before, {unskolem(n) for n in focus}, run.sent)
+    return Neighbourhood(after, before, {unskolem(n) for n in focus}, run.sent,
+                         frozenset(reaches[index].shape for index in by_shape))
 
 
 def _n3(term: Node | Term) -> str:
@@ -124,11 +124,21 @@ def _n3(term: Node | Term) -> str:
 
 
 class _Renderer:
-    """Renders one branch; variables get the branch's prefix, triples a witness each."""
+    """Renders one arm of a union; variables get the prefix, triples a witness each.
+
+    Every arm uses the same names (?a_this, ?a_g0, ?a_w0s ...): the arms of a union are
+    independent, and a union whose arms each bring variables of their own makes every
+    solution as wide as all of them together, which the engine pays for quadratically
+    (measured: 63 arms with names of their own took three times as long as the same arms
+    asked four at a time)."""
 
     def __init__(self, run: _Runner, prefix: str, pinned: Triple | None = None,
                  rows: Rows = ()) -> None:
         self.run, self.prefix, self.pinned, self.rows = run, prefix, pinned, rows
+        self._names = itertools.count()
+
+    def name(self, kind: str) -> str:
+        return f"{self.prefix}{kind}{next(self._names)}"
 
     def term(self, term: Term) -> str:
         return f"?{self.prefix}{term}" if isinstance(term, Var) else _n3(term)
@@ -152,14 +162,14 @@ class _Renderer:
             pinned = _values(self, t, self.rows)
             return f"{pinned} {KEEP_VALUES}" if pinned else "FILTER(false)"
         inline = _values(self, t, self.run.sub)
-        g = self.run.name("g")
-        keep = _graph_filter(f"?{g}", self.run.excluded)
+        g = self.name("g")
+        keep = self.run.keep.replace("?g", f"?{g}")
         store = f"{{ GRAPH ?{g} {{ {s} {p} {o} }} {keep} }}"
         pattern = f"{store} UNION {{ {inline} {KEEP_VALUES} }}" if inline else store
         if self.pinned is not None:
             return f"{{ {pattern} }}"
-        w = self.run.name("w")
-        self.run.template.append(f"?{w}s ?{w}p ?{w}o .")
+        w = self.name("w")
+        self.run.template[w] = f"?{w}s ?{w}p ?{w}o ."
         return (f"{{ {pattern} BIND({s} AS ?{w}s) BIND({p} AS ?{w}p) "
                 f"BIND({o} AS ?{w}o) }}")
 
@@ -210,21 +220,6 @@ def _values(r: _Renderer, t: Triple, rows: Rows) -> str:
     return f"VALUES ({head}) {{ {' '.join(unique)} }}"
 
 
-def _target(r: _Renderer, reach: ShapeReach) -> str:
-    this, parts = r.term(THIS), []
-    for cls in sorted(reach.target.classes):
-        t = Var("_t")
-        parts.append(r.triple(Triple(THIS, RDF_TYPE, t)) + f" {r.term(t)} {RDFS.subClassOf.n3()}* "
-                     f"{cls.n3()} .")
-    if reach.target.nodes:
-        parts.append(f"VALUES {this} {{ {_nodes(reach.target.nodes)} }}")
-    for pred in sorted(reach.target.subjects_of):
-        parts.append(r.triple(Triple(THIS, pred, Var("_o"))))
-    for pred in sorted(reach.target.objects_of):
-        parts.append(r.triple(Triple(Var("_s"), pred, THIS)))
-    return " UNION ".join(f"{{ {p} }}" for p in parts) or "FILTER(false)"
-
-
 def _pinnings(group: Group) -> Iterator[tuple[Group, Triple]]:
     """For each triple of a pattern, the pattern reduced to what must match for it to match:
     enclosing OPTIONALs made required, other OPTIONALs dropped, the UNION arm that holds it."""
@@ -263,49 +258,77 @@ def _existing_query(sub: Rows, excluded: Sequence[str]) -> str:
             f"GRAPH ?g {{ ?s ?p ?o }} {keep} }}")
 
 
-def _affected_query(reaches: Sequence[ShapeReach], changed: Rows, seeds: set[Node],
-                    run: _Runner) -> list[str]:
-    arms = []
-    for _index, reach in enumerate(reaches):
-        if seeds:
-            r = _Renderer(run, run.name("b") + "_")
-            arms.append(f"VALUES {r.term(THIS)} {{ {_nodes(seeds)} }} {_target(r, reach)} "
-                        f"BIND({r.term(THIS)} AS ?focus)")
-        for branch in reach.branches:
-            for pinned_group, triple in _pinnings(branch):
-                rows = [row for row in run.candidates(triple, changed) if _matches(triple, row)]
-                if triple.s == THIS or (triple.o == THIS and not any(
-                        isinstance(row[2], rdflib.Literal) for row in rows)):
-                    continue  # its focus node is a changed triple's own node: a seed
-                if not rows:
-                    continue
-                r = _Renderer(run, run.name("b") + "_", triple, rows)
-                arms.append(f"{r.group(pinned_group)} {_target(r, reach)} "
-                            f"BIND({r.term(THIS)} AS ?focus)")
-    return [f"SELECT DISTINCT ?focus WHERE {{ {_union(chunk)} }}"
+def _focus_query(reaches: Sequence[ShapeReach], changed: Rows, seeds: set[Node],
+                 run: _Runner) -> list[str]:
+    """(shape, focus node) for every node a change can affect: the changed triples' own
+    nodes, and every node whose reach walks through a changed triple (each triple pattern
+    pinned, in turn, to the changed triples), each paired with every shape that targets it.
+    The same pinned walk of several shapes is asked for once, and the targets are matched
+    once for all arms, not once per arm: the query's size, which is what the engine spends
+    its time on (parsing and planning), follows the distinct walks, not the shapes."""
+    arms = [f"VALUES ?focus {{ {_nodes(seeds)} }} {KEEP_VALUES}"] if seeds else []
+    for group, triple in _distinct_pinnings(reaches):
+        rows = [row for row in run.candidates(triple, changed) if _matches(triple, row)]
+        if rows and (triple.o != THIS or any(isinstance(row[2], rdflib.Literal) for row in rows)):
+            r = _Renderer(run, "a_", triple, rows)  # (else its focus is a changed node: a seed)
+            arms.append(f"{r.group(group)} BIND({r.term(THIS)} AS ?focus)")
+    if not arms:
+        return []
+    targets = _targets(_Renderer(run, "", pinned=Triple(Var("_"), Var("_"), Var("_"))),
+                       reaches)
+    return [f"SELECT DISTINCT ?shape ?focus WHERE {{ {{ {_union(chunk)} }} {targets} }}"
             for chunk in _chunks(arms, run.arms_per_query)]
 
 
-def _targets_query(reaches: Sequence[ShapeReach], focus: set[Node],
-                   run: _Runner) -> list[str]:
-    arms = []
-    for index, reach in enumerate(reaches):
-        r = _Renderer(run, run.name("b") + "_", pinned=Triple(Var("_"), Var("_"), Var("_")))
-        arms.append(f"VALUES {r.term(THIS)} {{ {_nodes(focus)} }} {_target(r, reach)} "
-                    f"BIND({r.term(THIS)} AS ?focus) BIND({index} AS ?shape)")
-    return [f"SELECT DISTINCT ?shape ?focus WHERE {{ {_union(chunk)} }}"
-            for chunk in _chunks(arms, run.arms_per_query)]
+_pinnings_of: dict[int, tuple[Sequence[ShapeReach], list[tuple[Group, Triple]]]] = {}
+
+
+def _distinct_pinnings(reaches: Sequence[ShapeReach]) -> list[tuple[Group, Triple]]:
+    """Every (pattern, pinned triple) of every shape's branches, each once, the focus's own
+    triples left out (their focus node is a changed triple's node: a seed). Derived once per
+    shapes graph (`reaches` is cached per shapes graph by shape_reach)."""
+    kept = _pinnings_of.get(id(reaches))
+    if kept is None or kept[0] is not reaches:
+        found = dict.fromkeys((group, triple) for reach in reaches for branch in reach.branches
+                              for group, triple in _pinnings(branch) if triple.s != THIS)
+        kept = _pinnings_of[id(reaches)] = (reaches, list(found))
+    return kept[1]
+
+
+def _targets(r: _Renderer, reaches: Sequence[ShapeReach]) -> str:
+    """Binds ?shape to the index of every shape that targets ?focus (SHACL 2.1.3)."""
+    by_class = [(cls, i) for i, reach in enumerate(reaches) for cls in reach.target.classes]
+    parts = []
+    if by_class:
+        t, c = r.term(Var("_t")), r.term(Var("_c"))
+        rows = " ".join(f"({cls.n3()} {i})" for cls, i in sorted(by_class)) + \
+            (f" ({NOTHING} -1)" if len(by_class) == 1 else "")
+        parts.append(f"{r.triple(Triple(Var('focus'), RDF_TYPE, Var('_t')))} "
+                     f"VALUES ({c} ?shape) {{ {rows} }} {t} {RDFS.subClassOf.n3()}* {c} .")
+    for i, reach in enumerate(reaches):
+        if reach.target.nodes:
+            parts.append(f"VALUES ?focus {{ {_nodes(reach.target.nodes)} }} BIND({i} AS ?shape)")
+        for pred in sorted(reach.target.subjects_of):
+            parts.append(f"{r.triple(Triple(Var('focus'), pred, Var('_o')))} BIND({i} AS ?shape)")
+        for pred in sorted(reach.target.objects_of):
+            parts.append(f"{r.triple(Triple(Var('_s'), pred, Var('focus')))} BIND({i} AS ?shape)")
+    return _union(parts)
 
 
 def _fetch_query(reaches: Sequence[ShapeReach], by_shape: dict[int, list[Node]],
                  run: _Runner) -> list[str]:
-    arms: list[str] = []
-    run.template = []
+    """Every triple on the reach of each (shape, focus node): each distinct walk once, from
+    all the focus nodes of every shape that takes it."""
+    starts: dict[Group, set[Node]] = {}
     for index, nodes in sorted(by_shape.items()):
         for branch in reaches[index].branches:
-            r = _Renderer(run, run.name("b") + "_")
-            arms.append(f"VALUES {r.term(THIS)} {{ {_nodes(nodes)} }} {r.group(branch)}")
-    template = " ".join(run.template)  # each chunk binds only its own witnesses
+            starts.setdefault(branch, set()).update(nodes)
+    arms: list[str] = []
+    run.template = {}
+    for branch, start in starts.items():
+        r = _Renderer(run, "a_")
+        arms.append(f"VALUES {r.term(THIS)} {{ {_nodes(start)} }} {r.group(branch)}")
+    template = " ".join(run.template.values())  # the witnesses of the widest arm
     return [f"CONSTRUCT {{ {template} }} WHERE {{ {_union(chunk)} }}"
             for chunk in _chunks(arms, run.arms_per_query)]
 
@@ -319,7 +342,15 @@ def _chunks(arms: list[str], size: int) -> list[list[str]]:
 
 
 def _union(arms: list[str]) -> str:
-    return " UNION ".join(f"{{ {a} }}" for a in arms) or "FILTER(false)"
+    """The arms' union, nested as a balanced tree: `{a} UNION {b} UNION {c} ...` is parsed
+    left-deep, and the engine's planning of such a chain grows with the square of its length
+    (measured: 63 arms as one chain cost twice what they cost in chunks of 16)."""
+    if not arms:
+        return "FILTER(false)"
+    if len(arms) == 1:
+        return arms[0]
+    half = len(arms) // 2
+    return f"{{ {_union(arms[:half])} }} UNION {{ {_union(arms[half:])} }}"
 
 
 def _graph_filter(var: str, excluded: Sequence[str]) -> str:
@@ -335,10 +366,10 @@ class _Runner:
     def __init__(self, store: Store, excluded: Sequence[str], timeout: float, sub: Rows):
         self.store, self.timeout, self.sub = store, timeout, sub
         self.excluded = excluded
-        self.template: list[str] = []
+        self.keep = _graph_filter("?g", excluded)
+        self.template: dict[str, str] = {}
         self.sent: list[str] = []
         self.arms_per_query = 0
-        self._names = itertools.count()
         self._by_predicate: dict[int, tuple[Rows, dict[Node, list[tuple[Node, Node, Node]]]]] = {}
 
     def candidates(self, t: Triple, rows: Rows) -> Rows:
@@ -354,9 +385,6 @@ class _Runner:
                 index.setdefault(row[1], []).append(row)
             kept = self._by_predicate[key] = (rows, index)
         return kept[1].get(t.p, [])
-
-    def name(self, kind: str) -> str:
-        return f"{kind}{next(self._names)}"
 
     def _run(self, query: str, graph: bool) -> bytes:
         self.sent.append(query)
