@@ -270,8 +270,8 @@ def validate_focus(
     result's focus node is one its starting shape targets, so no other shape can report on
     `focus` (measured: a third of the time of checking every shape; pySHACL's own
     `use_shapes` was tried and loses the named property shapes). `before` is checked only
-    when `after` has something to say about `focus`: with nothing to report, no baseline
-    is needed."""
+    when `after` reports on a focus node that the store's part can report on too: the
+    baseline of a node the change introduces is empty."""
     if not focus:
         return validate_graph(rdflib.Graph(), shapes)
     names = {str(node) for node in focus}
@@ -279,10 +279,23 @@ def validate_focus(
         shapes = targeted_only(shapes, frozenset(targeting))
     outcome = validate_graph(after, shapes)
     on_focus = [r for r in outcome.results if r.focus_node in names]
-    if not on_focus:
-        return outcome.restricted([])
+    if not on_focus or not any(_may_have_results(before, shapes, r.focus_node)
+                               for r in on_focus):
+        return outcome.restricted(on_focus)
     baseline = {r.key for r in validate_graph(before, shapes).results if r.focus_node in names}
     return outcome.restricted([r for r in on_focus if r.key not in baseline])
+
+
+def _may_have_results(before: rdflib.Graph, shapes: rdflib.Graph, node: str) -> bool:
+    """Whether the store's part can report anything on `node`: not when the node occurs in
+    none of its triples (a node the change introduces) and no shape names it as a target
+    node, for then no shape targets it there."""
+    for term in (rdflib.URIRef(node), rdflib.BNode(node)):
+        if (term, None, None) in before or (None, None, term) in before:
+            return True
+        if (None, SH.targetNode, term) in shapes:
+            return True
+    return False
 
 
 _TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
