@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import VIRTUOSO_POSITIONS, make_settings, virtuoso_limitation
+from conftest import make_settings
 from fastapi.testclient import TestClient
 
 from graph_service.app import create_app
@@ -48,10 +48,7 @@ def test_a_browser_gets_the_error_as_a_page(reader: TestClient) -> None:
     assert "404" in response.text
 
 
-def test_a_syntax_error_names_line_and_column(
-    reader: TestClient, backend: str, request: pytest.FixtureRequest
-) -> None:
-    virtuoso_limitation(request, backend, VIRTUOSO_POSITIONS)
+def test_a_syntax_error_names_line_and_column(reader: TestClient) -> None:
     response = reader.get("/sparql", params={"query": "SELECT *\nWHERE { ?s ?p }"})
     assert response.status_code == 400
     payload = response.json()

@@ -92,9 +92,27 @@ def position_in(message: str) -> tuple[int | None, int | None]:
     return int(match.group(1)), int(column) if column else None
 
 
+# Virtuoso names the line and the token, not the column, and echoes the query it was sent.
+_TOKEN_AT = re.compile(r"line (\d+): syntax error at '([^'\n]+)'")
+_ECHOED = "SPARQL query:\n"
+
+
+def _column_of_token(message: str, line: int) -> int | None:
+    """Where on its line the token a store's message names stands, in the query it echoes."""
+    token = _TOKEN_AT.search(message)
+    if not token or int(token.group(1)) != line or _ECHOED not in message:
+        return None
+    lines = message.split(_ECHOED, 1)[1].split("\n")
+    found = lines[line - 1].find(token.group(2)) if line <= len(lines) else -1
+    return found + 1 if found >= 0 else None
+
+
 def syntax_error_from(message: str) -> InvalidSyntax:
-    """Keep the SPARQL parser's words and pull out the position."""
+    """Keep the SPARQL parser's words and pull out the position (the column from the token
+    named, where the parser gives none)."""
     line, column = position_in(message)
+    if line and column is None:
+        column = _column_of_token(message, line)
     return InvalidSyntax(say(f"Syntax error: {message}", f"Syntaksfeil i SPARQL-teksten: {message}",
                              f"Syntaksfeil i SPARQL-teksten: {message}"), line=line, column=column)
 
@@ -126,3 +144,20 @@ def refuse_remote_fetches(text: str, *, allowed: bool = False) -> None:
         )
 
 
+
+
+_ABSOLUTE = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def with_base(query: str, base_iri: str | None) -> str:
+    """The query with `BASE <base_iri>` in front when it holds a relative IRI, so that a store
+    resolves it against our endpoint, as the embedded store does (a remote store would resolve
+    it against its own endpoint, or not at all: Virtuoso leaves `<s>` as it is). On the same
+    line: line numbers in the store's syntax errors stay right. A BASE in the query itself
+    still wins (it comes later)."""
+    if not base_iri:
+        return query
+    text = _STRINGS.sub('""', _LONG_STRINGS.sub('""', query))
+    if all(_ABSOLUTE.match(iri) for iri in _IRIS.findall(text)):
+        return query
+    return f"BASE <{base_iri}> {query}"

@@ -90,12 +90,15 @@ def delta_update(delta: Delta) -> str:
     an empty WHERE, which makes them new as INSERT DATA would (Virtuoso refuses blank nodes
     in INSERT DATA; store/__init__.add_to_graph_update does the same)."""
     def block(quads: frozenset[ox.Quad]) -> str:
-        lines = []
+        # One GRAPH block per graph: Virtuoso 7.2 fails (SR002) on an INSERT template with
+        # several blocks of the same graph.
+        by_graph: dict[str, list[str]] = {}
         for q in sorted(quads, key=str):
-            triple = f"{q.subject} {q.predicate} {q.object} ."
-            lines.append(f"GRAPH {q.graph_name} {{ {triple} }}"
-                         if isinstance(q.graph_name, ox.NamedNode) else triple)
-        return "\n".join(lines)
+            key = str(q.graph_name) if isinstance(q.graph_name, ox.NamedNode) else ""
+            by_graph.setdefault(key, []).append(f"{q.subject} {q.predicate} {q.object} .")
+        return "\n".join(
+            f"GRAPH {graph} {{\n" + "\n".join(lines) + "\n}" if graph else "\n".join(lines)
+            for graph, lines in by_graph.items())
 
     parts = []
     if delta.removed:

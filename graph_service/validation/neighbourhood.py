@@ -91,7 +91,9 @@ def build(
     gone = [skolem_triple(triple) for triple in removed]
     run = _Runner(store, excluded, timeout, sub)
     run.arms_per_query = arms_per_query
-    stored = run.construct(_existing_query(sub, excluded)) if sub else rdflib.Graph()
+    # One query: which added triples are stored already, and the stored subclass links.
+    stored = run.construct(_existing_query(sub, excluded))
+    run.subclasses = _subclasses(stored, {c for reach in reaches for c in reach.target.classes})
     known = set(stored)
     changed = [t for t in sub if t not in known] + gone
     seeds = {n for s, _, o in changed for n in (s, o) if not isinstance(n, rdflib.Literal)}
@@ -117,12 +119,30 @@ def build(
                          frozenset(reaches[index].shape for index in by_shape))
 
 
+# The stored `rdfs:subClassOf` links come back from the first query under a private name, so
+# that they never pass for an added triple the store holds already.
+SUBCLASS_LINK = rdflib.URIRef("urn:x-smartby:subclass-of")
+
+
+def _subclasses(stored: rdflib.Graph, classes: set[rdflib.URIRef]) -> dict[Node, set[Node]]:
+    """Each target class with its stored subclasses (an ontology's few links, fetched with
+    the first query), for the targets' arm (`_targets`)."""
+    found: dict[Node, set[Node]] = {
+        cls: {n for n in stored.transitive_subjects(SUBCLASS_LINK, cls) if n is not None}
+        for cls in classes}
+    stored.remove((None, SUBCLASS_LINK, None))  # not triples of the store's data
+    return found
+
+
 def _existing_query(sub: Rows, excluded: Sequence[str]) -> str:
     rows = " ".join(f"({n3(s)} {n3(p)} {n3(o)})" for s, p, o in sub
                     if not str(s).startswith(SKOLEM) and not str(o).startswith(SKOLEM))
     keep = graph_filter("?g", excluded)
-    return (f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES (?s ?p ?o) {{ {rows} }} "
-            f"GRAPH ?g {{ ?s ?p ?o }} {keep} }}")
+    existing = (f"{{ VALUES (?s ?p ?o) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} {keep} }}"
+                if rows else "")
+    links = (f"{{ ?sub {RDFS.subClassOf.n3()} ?super FILTER(isIRI(?sub) && isIRI(?super)) }}")
+    return (f"CONSTRUCT {{ ?s ?p ?o . ?sub <{SUBCLASS_LINK}> ?super }} WHERE {{ "
+            f"{' UNION '.join(p for p in (existing, links) if p)} }}")
 
 
 def _focus_query(reaches: Sequence[ShapeReach], changed: Rows, seeds: set[Node],
@@ -166,13 +186,16 @@ def _targets(r: Renderer, reaches: Sequence[ShapeReach]) -> str:
     """Binds ?shape to the index of every shape that targets ?focus (SHACL 2.1.3)."""
     by_class = [(cls, i) for i, reach in enumerate(reaches) for cls in reach.target.classes]
     parts = []
-    if by_class:  # one arm for every class (an arm per class: 3 ms more of Oxigraph's time,
-        # and more than Virtuoso 7.2's memory pool for its SQL compiler)
-        t, c = r.term(Var("_t")), r.term(Var("_c"))
-        rows = " ".join(f"({cls.n3()} {i})" for cls, i in sorted(by_class)) + \
-            (f" ({NOTHING} -1)" if len(by_class) == 1 else "")
+    if by_class:  # one arm for every class, each listed with its stored subclasses: no
+        # `rdfs:subClassOf*` to plan, and Virtuoso 7.2 answers nothing for that form after a
+        # VALUES (or fails to compile it: "SQ156 ... unknown table")
+        t = r.term(Var("_t"))
+        listed = sorted({(n3(c), i) for cls, i in by_class
+                         for c in r.run.subclasses.get(cls, set()) | {cls}})
+        rows = " ".join(f"({c} {i})" for c, i in listed) + \
+            (f" ({NOTHING} -1)" if len(listed) == 1 else "")
         parts.append(f"{r.triple(Triple(Var('focus'), RDF_TYPE, Var('_t')))} "
-                     f"VALUES ({c} ?shape) {{ {rows} }} {t} {RDFS.subClassOf.n3()}* {c} .")
+                     f"VALUES ({t} ?shape) {{ {rows} }}")
     for i, reach in enumerate(reaches):
         if reach.target.nodes:
             parts.append(f"VALUES ?focus {{ {nodes(reach.target.nodes)} }} BIND({i} AS ?shape)")

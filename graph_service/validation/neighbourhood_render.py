@@ -52,6 +52,7 @@ class Context:
         self.sub, self.excluded = sub, excluded
         self.keep = graph_filter("?g", excluded)
         self.template: dict[str, str] = {}
+        self.subclasses: dict[Node, set[Node]] = {}  # each target class's stored subclasses
         self._by_predicate: dict[int, tuple[Rows, dict[Node, list[tuple[Node, Node, Node]]]]] = {}
 
     def candidates(self, t: Triple, rows: Rows) -> Rows:

@@ -194,6 +194,10 @@ class Transport:
             response.read()
         message = response.text.strip()[:2000]
         status = response.status_code
+        if status == 400 and "memory exhausted" in message.lower():  # Virtuoso's compiler
+            raise StoreUnavailable(
+                say(f"The store ran out of memory compiling the {what}: {message}",
+                    "Lageret gikk tom for minne.", "Lageret gjekk tom for minne."))
         if status == 400:
             raise syntax_error_from(message)
         if status in (401, 403):
