@@ -97,7 +97,14 @@ def build(
     known = set(stored)
     changed = [t for t in sub if t not in known] + gone
     seeds = {n for s, _, o in changed for n in (s, o) if not isinstance(n, rdflib.Literal)}
-    pairs = [p for q in _focus_query(reaches, changed, seeds, run) for p in run.select_pairs(q)]
+    if run.arms_per_query:  # Virtuoso: the walks with their shape's targets, then the pairs
+        found = {n for q in _focus_query(reaches, changed, seeds, run) for n in run.select(
+            q, "focus")}
+        pairs = [p for q in _pairs_query(reaches, found, run) for p in run.select_pairs(q)] \
+            if found else []
+    else:
+        pairs = [p for q in _focus_query(reaches, changed, seeds, run)
+                 for p in run.select_pairs(q)]
     focus = {node for _, node in pairs}
     by_shape: dict[int, list[Node]] = {}
     for index, node in pairs:
@@ -154,32 +161,71 @@ def _focus_query(reaches: Sequence[ShapeReach], changed: Rows, seeds: set[Node],
     once for all arms, not once per arm: the query's size, which is what the engine spends
     its time on (parsing and planning), follows the distinct walks, not the shapes."""
     arms = [f"VALUES ?focus {{ {nodes(seeds)} }} {KEEP_VALUES}"] if seeds else []
-    for group, triple in _distinct_pinnings(reaches):
+    for (group, triple), owners in _distinct_pinnings(reaches).items():
         rows = [row for row in run.candidates(triple, changed) if matches(triple, row)]
         if rows and (triple.o != THIS or any(isinstance(row[2], rdflib.Literal) for row in rows)):
-            r = Renderer(run, "a_", triple, rows)  # (else its focus is a changed node: a seed)
-            arms.append(f"{r.group(group)} BIND({r.term(THIS)} AS ?focus)")
+            if not run.arms_per_query:  # (else its focus is a changed node: a seed)
+                r = Renderer(run, "a_", triple, rows)
+                arms.append(f"{r.group(group)} BIND({r.term(THIS)} AS ?focus)")
+                continue
+            for index in owners:  # Virtuoso 7.2's compiler fails on some walks alone
+                r = Renderer(run, "a_", triple, rows)  # ("SQ156 ... unknown table for a
+                arms.append(f"{r.group(group)} {_walk_target(r, reaches[index])} "  # column")
+                            f"BIND({r.term(THIS)} AS ?focus)")
     if not arms:
         return []
+    if run.arms_per_query:
+        return [f"SELECT DISTINCT ?focus WHERE {{ {union(chunk)} }}"
+                for chunk in chunks(arms, run.arms_per_query)]
     targets = _targets(Renderer(run, "", pinned=Triple(Var("_"), Var("_"), Var("_"))),
                        reaches)
     return [f"SELECT DISTINCT ?shape ?focus WHERE {{ {{ {union(chunk)} }} {targets} }}"
             for chunk in chunks(arms, run.arms_per_query)]
 
 
-_pinnings_of: dict[int, tuple[Sequence[ShapeReach], list[tuple[Group, Triple]]]] = {}
+Pinnings = dict[tuple[Group, Triple], list[int]]
+_pinnings_of: dict[int, tuple[Sequence[ShapeReach], Pinnings]] = {}
 
 
-def _distinct_pinnings(reaches: Sequence[ShapeReach]) -> list[tuple[Group, Triple]]:
-    """Every (pattern, pinned triple) of every shape's branches, each once, the focus's own
-    triples left out (their focus node is a changed triple's node: a seed). Derived once per
-    shapes graph (`reaches` is cached per shapes graph by shape_reach)."""
+def _distinct_pinnings(reaches: Sequence[ShapeReach]) -> Pinnings:
+    """Every (pattern, pinned triple) of every shape's branches, each once with the shapes
+    that have it, the focus's own triples left out (their focus node is a changed triple's
+    node: a seed). Derived once per shapes graph (`reaches` is cached by shape_reach)."""
     kept = _pinnings_of.get(id(reaches))
     if kept is None or kept[0] is not reaches:
-        found = dict.fromkeys((group, triple) for reach in reaches for branch in reach.branches
-                              for group, triple in pinnings(branch) if triple.s != THIS)
-        kept = _pinnings_of[id(reaches)] = (reaches, list(found))
+        found: Pinnings = {}
+        for index, reach in enumerate(reaches):
+            for branch in reach.branches:
+                for group, triple in pinnings(branch):
+                    owners = found.setdefault((group, triple), []) if triple.s != THIS else []
+                    if index not in owners:
+                        owners.append(index)
+        kept = _pinnings_of[id(reaches)] = (reaches, found)
     return kept[1]
+
+
+def _walk_target(r: Renderer, reach: ShapeReach) -> str:
+    """The shape's targets on the arm's focus, for Virtuoso: a class as `?t
+    rdfs:subClassOf* C` (where it compiles the walk; main's form, validation on Virtuoso)."""
+    this, t, parts = r.term(THIS), r.term(Var("_t")), []
+    for cls in sorted(reach.target.classes):
+        parts.append(f"{r.triple(Triple(THIS, RDF_TYPE, Var('_t')))} "
+                     f"{t} {RDFS.subClassOf.n3()}* {cls.n3()} .")
+    if reach.target.nodes:
+        parts.append(f"VALUES {this} {{ {nodes(reach.target.nodes)} }}")
+    for pred in sorted(reach.target.subjects_of):
+        parts.append(r.triple(Triple(THIS, pred, Var("_o"))))
+    for pred in sorted(reach.target.objects_of):
+        parts.append(r.triple(Triple(Var("_s"), pred, THIS)))
+    return union([f"{{ {p} }}" for p in parts]) if parts else "FILTER(false)"
+
+
+def _pairs_query(reaches: Sequence[ShapeReach], found: set[Node], run: _Runner) -> list[str]:
+    """For Virtuoso: each node `_focus_query` found, with the shapes that target it."""
+    targets = _targets(Renderer(run, "", pinned=Triple(Var("_"), Var("_"), Var("_"))),
+                       reaches)
+    return [f"SELECT DISTINCT ?shape ?focus WHERE {{ VALUES ?focus {{ {nodes(found)} }} "
+            f"{targets} }}"]
 
 
 def _targets(r: Renderer, reaches: Sequence[ShapeReach]) -> str:
