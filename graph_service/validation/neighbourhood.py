@@ -12,6 +12,9 @@ walk may cross from new triples into stored ones):
    changed triples), plus the changed triples' own subjects and objects;
 3. one CONSTRUCT of every triple on the reach of each (focus node, shape) pair.
 
+(With `arms_per_query` set, for Virtuoso 7.2, step 2 is two queries: the walks each with its
+own shape's targets, then the nodes found paired with their shapes; see `_focus_query`.)
+
 What the engine spends on these is mostly parsing and planning the query text, so the
 queries are kept small: each distinct walk is asked for once whatever number of shapes
 takes it, the targets are matched once for all arms, and one-step walks are merged into
