@@ -72,12 +72,10 @@ def content_graph(settings: Settings) -> ContentGraph:
 
 
 def validate_graph(
-    data: rdflib.Graph, shapes: rdflib.Graph, focus: list[rdflib.URIRef] | None = None,
-    use_shapes: list[str] | None = None,
+    data: rdflib.Graph, shapes: rdflib.Graph, focus: list[rdflib.URIRef] | None = None
 ) -> ValidationOutcome:
     """Run pySHACL (no inference, no remote imports) and read its report back as results;
-    with `focus`, only those nodes are checked (against the shapes that target them); with
-    `use_shapes`, only those shapes are started from (what they refer to is still used)."""
+    with `focus`, only those nodes are checked (against the shapes that target them)."""
     _, report, _ = pyshacl.validate(
         data,
         shacl_graph=shapes,
@@ -86,7 +84,6 @@ def validate_graph(
         do_owl_imports=False,
         advanced=True,
         focus_nodes=list[str | rdflib.URIRef](focus) if focus else None,
-        use_shapes=use_shapes or None,
     )
     assert isinstance(report, rdflib.Graph)
     nodes = report.subjects(RDF.type, SH.ValidationResult)
