@@ -103,7 +103,7 @@ def test_the_neighbourhood_gives_the_whole_graphs_verdict(
     new_by_brute_force = {r.key for r in brute.results} - whole_baseline(store, settings)
 
     near = around(settings, store, added)
-    outcome = validate_focus(shapes, near.before, near.after, near.focus)
+    outcome = validate_focus(shapes, near.before, near.after, near.focus, near.shapes)
     assert {r.key for r in outcome.results} == new_by_brute_force
     conforms = not any(k for k in new_by_brute_force
                        if any(r.key == k and r.severity == str(SH.Violation)
@@ -156,7 +156,8 @@ def test_a_grown_store_gives_the_same_verdicts_on_a_neighbourhood_that_does_not_
     shapes = load_shapes(settings)
     added = submission(path)
     near = around(settings, store, added)
-    verdict = {r.key for r in validate_focus(shapes, near.before, near.after, near.focus).results}
+    verdict = {r.key for r in validate_focus(shapes, near.before, near.after, near.focus,
+                                             near.shapes).results}
     synthetic = {str(n.value) for n in SYNTHETIC if isinstance(n, ox.NamedNode)}
     # An input that amends a node the synthetic data shares (a principle) really does reach
     # the synthetic sessions about it: only then may the neighbourhood grow with the data.
@@ -166,7 +167,7 @@ def test_a_grown_store_gives_the_same_verdicts_on_a_neighbourhood_that_does_not_
     for size, (big_settings, big) in grown.items():
         assert big.quad_count() > size
         far = around(big_settings, big, added)
-        outcome = validate_focus(shapes, far.before, far.after, far.focus)
+        outcome = validate_focus(shapes, far.before, far.after, far.focus, far.shapes)
         keys = {r.key for r in outcome.results}
         assert {k for k in keys if k[0] not in synthetic_only} == verdict, size
         assert amends_shared or keys == verdict

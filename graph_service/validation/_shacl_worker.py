@@ -1,4 +1,5 @@
-"""A validation worker: receives (shapes path, before, after, focus), answers the outcome.
+"""A validation worker: receives (shapes path, before, after, focus, the shapes targeting
+the focus), answers the outcome.
 
 Run as `python -m graph_service.validation._shacl_worker FD` by validation/pool.py; it serves
 jobs until the pipe closes. The shapes are parsed once per file version, the SPARQL
@@ -20,12 +21,12 @@ def worker_main(conn: Connection) -> None:
     install()  # the SPARQL constraints parsed once per worker (validation/prepared.py)
     while True:
         try:
-            shapes_path, before, after, focus = conn.recv()
+            shapes_path, before, after, focus, targeting = conn.recv()
         except (EOFError, OSError):
             return
         try:
             shapes = load_shapes_file(Path(shapes_path))
-            outcome = validate_focus(shapes, before, after, focus)
+            outcome = validate_focus(shapes, before, after, focus, targeting)
             conn.send(("ok", outcome))
         except Exception as exc:  # reported to the server, which answers 5xx
             conn.send(("error", f"{type(exc).__name__}: {exc}"))

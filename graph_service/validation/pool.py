@@ -67,12 +67,13 @@ class ValidationPool:
             self._slots.release()
 
     def run(self, shapes: Path, before: rdflib.Graph, after: rdflib.Graph, focus: set[Node],
-            *, deadline: float, timeout: float) -> ValidationOutcome:
-        """validate_focus(shapes, before, after, focus) in a worker, by `deadline` (inside
-        `admitted`); past it the worker is killed and replaced."""
+            targeting: frozenset[Node] = frozenset(), *, deadline: float,
+            timeout: float) -> ValidationOutcome:
+        """validate_focus(shapes, before, after, focus, targeting) in a worker, by `deadline`
+        (inside `admitted`); past it the worker is killed and replaced."""
         worker = self._take()
         try:
-            worker.conn.send((str(shapes), before, after, focus))
+            worker.conn.send((str(shapes), before, after, focus, targeting))
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 worker.kill()  # pySHACL really stops; a fresh worker takes its place
                 detail = timeout_detail(timeout)

@@ -120,3 +120,29 @@ def rdflib_path_walks(path: Any, start: Term, end: Term, fresh: Fresh) -> list[l
     if isinstance(path, Path):
         raise UnboundedShape(f"SPARQL path {path!r} is not supported for neighbourhoods")
     raise UnboundedShape(f"unknown SPARQL path {path!r}")
+
+
+def canonical(group: Group) -> Group:
+    """The group with its variables (all but `this`) renamed in order of first appearance,
+    so that the same walk derived for different shapes (each numbering its own variables)
+    compares equal and is asked for once."""
+    names: dict[Var, Var] = {THIS: THIS}
+
+    def term(t: Term) -> Term:
+        if isinstance(t, Var):
+            return names.setdefault(t, Var(f"c{len(names) - 1}"))
+        return t
+
+    def item(i: Item) -> Item:
+        if isinstance(i, Triple):
+            return Triple(term(i.s), term(i.p), term(i.o))
+        if isinstance(i, Hop):
+            return Hop(term(i.start), i.pred, i.inverse, term(i.end))
+        if isinstance(i, Optional):
+            return Optional(walk(i.group))
+        return Alternatives(tuple(walk(g) for g in i.groups))
+
+    def walk(g: Group) -> Group:
+        return Group(tuple(item(i) for i in g.items))
+
+    return walk(group)

@@ -37,6 +37,7 @@ from graph_service.validation.reach_patterns import (
     Term,
     Triple,
     UnboundedShape,
+    canonical,
 )
 from graph_service.validation.sparql_reach import sparql_reach
 
@@ -116,7 +117,9 @@ def _derive(shapes: rdflib.Graph) -> Iterator[ShapeReach]:
         fresh = Fresh()
         branches = [_type_branch(THIS, fresh)]
         branches += _shape_branches(shapes, shape, THIS, fresh, ())
-        yield ShapeReach(shape, target, tuple(dict.fromkeys(branches)))
+        # the same walk, whatever its variables are called, is one branch (and is asked
+        # for once across shapes: validation/neighbourhood.py)
+        yield ShapeReach(shape, target, tuple(dict.fromkeys(canonical(b) for b in branches)))
 
 
 def _iris(nodes: Iterator[Node]) -> Iterator[rdflib.URIRef]:
