@@ -29,7 +29,7 @@ from graph_service.core.errors import InvalidRequest, say
 from graph_service.store import DEFAULT_GRAPH, Store
 from graph_service.validation.delta import Delta, graph_content
 from graph_service.validation.update_text import operations as operation_texts
-from graph_service.validation.update_where import graph_size, where_delta
+from graph_service.validation.update_where import constant_term, graph_size, where_delta
 
 WHERE_OPERATIONS = {"Modify", "DeleteWhere"}
 GRAPH_OPERATIONS = {"Clear", "Drop", "Create", "Add", "Move", "Copy"}
@@ -205,14 +205,9 @@ def _quad(triple: tuple[Node, Node, Node], graph: str) -> ox.Quad:
 
 
 def _term(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(term, rdflib.URIRef):
-        return ox.NamedNode(str(term))
     if isinstance(term, rdflib.BNode):
         return ox.BlankNode(str(term))
-    if isinstance(term, rdflib.Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise ValueError(f"not a term of DATA: {term!r}")
+    constant = constant_term(term)
+    if constant is None:
+        raise ValueError(f"not a term of DATA: {term!r}")
+    return constant

@@ -119,6 +119,11 @@ def _bound(term: Any, solution: ox.QuerySolution,
         return value if isinstance(value, ox.NamedNode | ox.BlankNode | ox.Literal) else None
     if isinstance(term, rdflib.BNode):
         return made.setdefault(term, ox.BlankNode())
+    return constant_term(term)
+
+
+def constant_term(term: Any) -> ox.NamedNode | ox.Literal | None:
+    """rdflib's IRI or literal as pyoxigraph's (None for anything else)."""
     if isinstance(term, rdflib.URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, rdflib.Literal):
