@@ -311,7 +311,7 @@ class RemoteStore(Transport):
     def add_to_graph(self, graph: str, ntriples: bytes, also: str = "") -> None:
         if graph != DEFAULT_GRAPH:
             graph_iri_term(graph)
-        if not self.atomic_updates:
+        if not self.atomic_updates and graph != DEFAULT_GRAPH:
             self._add_by_staging(graph, ntriples, also)
             return
         # One update request: the triples, the change log and the new version together.
@@ -326,10 +326,9 @@ class RemoteStore(Transport):
                 self.update(also)
             return
         staging = f"{STAGING_PREFIX}{uuid.uuid4()}"
-        target = "DEFAULT" if graph == DEFAULT_GRAPH else f"GRAPH {graph_iri_term(graph)}"
         try:
             self._post_graph(staging, ntriples)
-            self.update(joined(f"ADD SILENT GRAPH <{staging}> TO {target}",
+            self.update(joined(f"ADD SILENT GRAPH <{staging}> TO GRAPH {graph_iri_term(graph)}",
                                f"DROP SILENT GRAPH <{staging}>", also))
         except BaseException:
             self._drop_quietly(staging)
