@@ -72,6 +72,12 @@ VIRTUOSO_EMPTY_GRAPHS = "Virtuoso 7.2 has no empty graphs: a graph exists while 
 VIRTUOSO_PARTICIPATION_JOIN = (
     "Virtuoso 7.2 runs out of time or memory (SR171, SQ200) on the neighbourhood query that "
     "joins a participation to the others of its session (Oxigraph answers it in milliseconds)")
+# An open defect, not an engine limit: on a Virtuoso server that earlier tests have used, the
+# overlap of Drammen's numbers is not reported (it is alone, and after any one earlier file).
+# Not strict, because it passes in some orders; README "Virtuoso" names it.
+VIRTUOSO_OVERLAP_UNSEEN = (
+    "open defect: on a Virtuoso used by earlier tests the neighbourhood of a number's node "
+    "misses the municipality's other number; cause not yet found")
 VIRTUOSO_DROP = "Virtuoso 7.2: DROP GRAPH (not SILENT) fails on a graph never CREATEd explicitly"
 
 

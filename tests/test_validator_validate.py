@@ -9,7 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import rdflib
-from conftest import VIRTUOSO_PARTICIPATION_JOIN, virtuoso_limitation
+from conftest import VIRTUOSO_OVERLAP_UNSEEN, VIRTUOSO_PARTICIPATION_JOIN, virtuoso_limitation
 from fastapi.testclient import TestClient
 from rdflib.namespace import RDF, SH
 
@@ -62,6 +62,8 @@ def test_bad_submission_names_its_shape_and_focus_node(
 ) -> None:
     if path.stem.startswith("participation-"):
         virtuoso_limitation(request, backend, VIRTUOSO_PARTICIPATION_JOIN)
+    if path.stem == "municipality-number-extended-into-the-next" and backend == "virtuoso":
+        request.applymarker(pytest.mark.xfail(strict=False, reason=VIRTUOSO_OVERLAP_UNSEEN))
     report = validate(reader, path.read_bytes())
     assert report["conforms"] is False
     for expected in expectations(path):
