@@ -107,18 +107,18 @@ def timed(repeat: int, warmup: int, call: Callable[[int], object],
     return out
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds of the server and its live worker processes."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def cpu(p: int) -> float:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / tick
-
-    return cpu(pid) + sum(cpu(c) for c in descendants(pid))
+    return cpu_s(pid) + sum(cpu_s(c) for c in descendants(pid))
 
 
 def tree_peak_kib(pid: int) -> dict[str, int]:

@@ -18,20 +18,10 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.growth import ROOT, descendants, start, submission, timed
+from benchmarks.growth import ROOT, cpu_s, descendants, start, submission, timed
 from graph_service.settings import Settings
 from graph_service.store.embedded import EmbeddedStore
 from graph_service.store.loading import load_content
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def command(pid: int) -> str:
