@@ -88,8 +88,6 @@ def _flat_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, set[str
             path = prefix + route.path
             if path in FRAMEWORK_ROUTES:
                 text = FRAMEWORK_ROUTES[path]
-                if text is None:
-                    continue
             else:
                 text = (getattr(route, "description", "") or "").strip().split("\n\n")[0]
                 if not text and path in FASTAPI_DOCS:
