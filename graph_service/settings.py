@@ -91,9 +91,10 @@ class Settings(BaseSettings):
         "Retry-After at once.",
     )
     malloc_arenas: int = Field(
-        2, ge=0, description="glibc malloc arenas of the server process (0: glibc's default, "
-        "eight per core); few keep the memory that short-lived engine threads free from "
-        "staying with their arenas.",
+        0, ge=0, description="glibc malloc arenas of the server process (0: glibc's default, "
+        "eight per core). A cap keeps memory that short-lived indexing threads free from "
+        "staying with their arenas, but engine threads sharing an arena wait on its lock "
+        "(heavy concurrent queries cost up to twice the CPU with 2).",
     )
     reap_grace: float = Field(
         1.0, gt=0, description="Seconds past its deadline before an abandoned query's worker is "
