@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from graph_service import __version__
 from graph_service.core.errors import Unavailable
@@ -35,7 +36,7 @@ from graph_service.validation.reports import on_not_conforming
 from graph_service.validation.shacl import NotConforming
 from graph_service.web import api_docs, health, openapi
 from graph_service.web.access_log import AccessLog
-from graph_service.web.caching import CachingMiddleware
+from graph_service.web.caching import CachingMiddleware, Validators
 from graph_service.web.cors import ReadOnlyCORS
 from graph_service.web.errors import install_error_handlers
 from graph_service.web.forwarding import WriteForwarding
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 app.state.store.close()
                 app.state.store = None
 
-    app = FastAPI(
+    app = SmartbyApp(
         title="smartby",
         version=__version__,
         description=DESCRIPTION,
@@ -135,14 +136,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         app.state.prepared.set()
         app.state.store_check = StoreCheck(store, settings.health_interval)
     app.state.cache = StateCache(settings.cache_entries)
+    app.state.validators = Validators()  # ETag/Last-Modified: the stack's and the edge's
     install_error_handlers(app)
     app.add_exception_handler(NotConforming, on_not_conforming)
-    app.add_middleware(SparqlFastPath)  # innermost: inside the body limit and caching
     if settings.writer:  # inside the body limit: a body too large is refused here first
         app.add_middleware(WriteForwarding, writer=settings.writer,
                            timeout=settings.store_write_timeout)
     app.add_middleware(BodySizeLimit, max_body=settings.max_body)
-    app.add_middleware(CachingMiddleware)
+    app.add_middleware(CachingMiddleware, validators=app.state.validators)
     app.add_middleware(ReadOnlyCORS)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)  # sees every answer of the layers below, with its duration
@@ -172,4 +173,21 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     ):
         app.include_router(router)
     openapi.install(app)
+    app.fast_path = SparqlFastPath(app)
     return app
+
+
+class SmartbyApp(FastAPI):
+    """FastAPI, with the hot path's requests answered before its stack (sparql/fast_path.py,
+    web/edge.py): SPARQL queries are most of the traffic, and each layer of the stack cost
+    more than the engine's lookup."""
+
+    fast_path: SparqlFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast_path = self.fast_path
+        if scope["type"] == "http" and fast_path is not None and fast_path.takes(scope):
+            scope["app"] = self  # as Starlette sets it, for what reads the app's state
+            await fast_path(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

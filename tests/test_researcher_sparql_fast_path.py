@@ -4,7 +4,14 @@ same status, media type, body and error shape."""
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from graph_service.app import create_app
 
 CASES = [
     ("SELECT ?s WHERE { ?s a <https://schema.org/Project> } ORDER BY ?s LIMIT 3",
@@ -41,3 +48,125 @@ def test_get_with_update_parameters_is_refused_as_before(reader) -> None:
     answer = reader.get("/sparql", params={"query": "ASK {}", "update": "CLEAR ALL"})
     assert answer.status_code == 400
     assert set(answer.json()) >= {"error", "detail"}
+
+
+# -- the edge gives what the stack gives (web/edge.py) -------------------------------------
+
+def _through_the_stack(app):
+    """The same app with every request sent through FastAPI's stack (routing, middleware),
+    never through the fast path: what the edge must reproduce."""
+    async def stack(scope, receive, send):
+        await FastAPI.__call__(app, scope, receive, send)
+    return stack
+
+
+@pytest.fixture
+def both(reader):
+    """The shared reader, and a client of the same app that goes through the stack."""
+    return reader, TestClient(_through_the_stack(reader.app))
+
+
+UNCOMPARABLE = {"date", "x-request-id"}
+
+
+def _headers(response) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in response.headers.multi_items() if k not in UNCOMPARABLE]
+
+
+EDGE_CASES = [
+    ("GET", {"query": "SELECT ?s WHERE { ?s a <https://schema.org/Project> } LIMIT 2"},
+     {"Accept": "application/sparql-results+json"}),
+    ("GET", {"query": "ASK {}", "format": "csv"}, {"Accept": "text/html"}),
+    ("GET", {"query": "CONSTRUCT WHERE { ?s a <https://schema.org/Project> }"},
+     {"Accept": "text/turtle", "Accept-Language": "nn"}),
+    ("GET", {"query": "SELECT * WHERE { ?s ?p }"}, {"Accept": "application/json"}),  # 400
+    ("GET", {"query": "ASK {}"}, {"Accept": "image/png"}),  # 406
+    ("GET", {"query": "ASK {}", "update": "CLEAR ALL"}, {}),  # 400
+    ("GET", {"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1"},
+     {"X-Request-ID": "caller-chosen-id-1"}),
+    ("POST", "ASK { ?s ?p ?o }", {"Accept": "application/sparql-results+xml"}),
+    ("POST", "SELECT * WHERE { ?s ?p }", {"Accept": "text/html"}),  # an HTML error page
+    ("POST", b"\xff\xfe not UTF-8", {}),  # 400
+]
+
+
+@pytest.mark.parametrize(("method", "what", "headers"), EDGE_CASES)
+def test_the_edge_answers_as_the_stack_header_for_header(both, method, what, headers) -> None:
+    fast, stacked = both
+    answers = []
+    for client in (fast, stacked):
+        if method == "GET":
+            answers.append(client.get("/sparql", params=what, headers=headers))
+        else:
+            body = what.encode() if isinstance(what, str) else what
+            answers.append(client.post("/sparql", content=body, headers={
+                **headers, "Content-Type": "application/sparql-query"}))
+    edge, stack = answers
+    assert edge.status_code == stack.status_code
+    assert _headers(edge) == _headers(stack)
+    if edge.headers["content-type"].startswith("application/json"):
+        assert edge.json() == stack.json()
+    elif not edge.headers["content-type"].startswith("text/html"):  # pages carry ids
+        assert edge.content == stack.content
+    if "X-Request-ID" in headers:
+        assert edge.headers["x-request-id"] == stack.headers["x-request-id"] == (
+            headers["X-Request-ID"])
+
+
+def test_the_edge_answers_304_as_the_stack(both) -> None:
+    fast, stacked = both
+    params = {"query": "SELECT ?s WHERE { ?s a <https://schema.org/Project> } LIMIT 1"}
+    first = fast.get("/sparql", params=params)
+    tag, modified = first.headers["etag"], first.headers["last-modified"]
+    for conditional in ({"If-None-Match": tag}, {"If-Modified-Since": modified}):
+        edge = fast.get("/sparql", params=params, headers=conditional)
+        stack = stacked.get("/sparql", params=params, headers=conditional)
+        assert edge.status_code == stack.status_code == 304
+        assert _headers(edge) == _headers(stack)
+    changed = fast.get("/sparql", params=params, headers={"If-None-Match": 'W/"other"'})
+    assert changed.status_code == 200 and changed.headers["etag"] == tag
+
+
+def test_the_edge_refuses_a_body_over_the_limit_as_the_stack(reader_settings, tmp_path) -> None:
+    settings = reader_settings.model_copy(update={"max_body": 64, "data_dir": tmp_path})
+    app = create_app(settings)
+    with TestClient(app) as fast:
+        stacked = TestClient(_through_the_stack(app))
+        query = "SELECT * WHERE { ?s ?p ?o } # " + "x" * 100
+        edge, stack = (client.post("/sparql", content=query.encode(),
+                                   headers={"Content-Type": "application/sparql-query"})
+                       for client in (fast, stacked))
+    assert edge.status_code == stack.status_code == 413
+    assert _headers(edge) == _headers(stack)
+    assert edge.json() == stack.json()
+
+
+def test_the_edge_leaves_cross_origin_requests_to_the_stack(reader) -> None:
+    """With an Origin header the CORS layer answers (the edge takes no such request)."""
+    answer = reader.get("/sparql", params={"query": "ASK {}"},
+                        headers={"Origin": "https://example.org"})
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "X-Request-ID" in answer.headers["access-control-expose-headers"]
+
+
+def test_the_edge_counts_and_logs_as_the_stack(reader, caplog) -> None:
+    before = _counted(reader)
+    with caplog.at_level(logging.INFO, logger="graph_service.access"):
+        answer = reader.post("/sparql", content=b"ASK {}",
+                             headers={"Content-Type": "application/sparql-query"})
+    assert answer.status_code == 200
+    lines = [json.loads(r.getMessage()) for r in caplog.records
+             if r.name == "graph_service.access"]
+    assert lines[-1]["route"] == "/sparql" and lines[-1]["status"] == 200
+    assert lines[-1]["request_id"] == answer.headers["x-request-id"]
+    assert _counted(reader) == before + 1
+
+
+def _counted(client) -> float:
+    text = client.get("/metrics").text
+    for line in text.splitlines():
+        if line.startswith('smartby_http_requests_total{method="POST",route="/sparql",'
+                           'status="200"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

@@ -95,6 +95,16 @@ def check_parameters(pairs: Sequence[tuple[str, str]], body_query: str | None = 
     )
 
 
+def decode_query(body: bytes) -> str:
+    """A query sent directly in the body: UTF-8, or 400."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(say(f"The query is not valid UTF-8: {exc}.",
+                                 f"Spørringen er ikke gyldig UTF-8: {exc}.",
+                                 f"Spørjinga er ikkje gyldig UTF-8: {exc}.")) from exc
+
+
 async def read_protocol_request(request: Request) -> ProtocolRequest:
     """GET parameters, a form POST, or a direct `application/sparql-query` POST."""
     pairs = list(request.query_params.multi_items())
@@ -112,13 +122,7 @@ async def read_protocol_request(request: Request) -> ProtocolRequest:
             raise UnsupportedFormat(say("A direct POST query must be UTF-8.",
                                     "En spørring sendt direkte med POST må være UTF-8.",
                                     "Ei spørjing send direkte med POST må vere UTF-8."))
-        try:
-            text = (await request.body()).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidRequest(say(f"The query is not valid UTF-8: {exc}.",
-                                 "Spørringen er ikke gyldig UTF-8.",
-                                 "Spørjinga er ikkje gyldig UTF-8.")) from exc
-        return check_parameters(pairs, body_query=text)
+        return check_parameters(pairs, body_query=decode_query(await request.body()))
     if media_type == "application/sparql-update":
         check_parameters([*pairs, ("update", "")])
     raise UnsupportedFormat(

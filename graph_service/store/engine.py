@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import heapq
-import itertools
 import logging
+import queue
 import tempfile
 import threading
 import time
@@ -58,48 +58,60 @@ def report_runaway(what: str) -> None:
 
 
 class _Watch:
-    __slots__ = ("done", "what")
+    __slots__ = ("deadline", "done", "what")
 
-    def __init__(self, what: str) -> None:
-        self.what, self.done = what, False
+    def __init__(self, deadline: float, what: str) -> None:
+        self.deadline, self.what, self.done = deadline, what, False
+
+    def __lt__(self, other: _Watch) -> bool:  # heap order
+        return self.deadline < other.deadline
 
 
 class Watchdog:
-    """One thread that reports every watched job still running at its deadline."""
+    """One thread that reports every watched job still running at its deadline.
+
+    The thread sleeps until the earliest deadline it knows of and is woken only for a job due
+    before that: with one timeout for every query, a new job is due after the ones already
+    watched, so at thousands of lookups a second the thread wakes about once per timeout, not
+    once per job (a wake per job was a futex and a GIL hand-over on the hot path). Jobs that
+    finished are dropped from the front as new ones come; the heap holds the jobs in flight."""
 
     def __init__(self) -> None:
-        self._due: list[tuple[float, int, _Watch]] = []
-        self._order = itertools.count()
+        self._due: list[_Watch] = []
         self._wake = threading.Condition()
+        self._wake_at: float | None = None  # when the thread wakes by itself; None: when told
         self._thread: threading.Thread | None = None
 
     def watch(self, deadline: float, what: str) -> _Watch:
-        watch = _Watch(what)
+        watch = _Watch(deadline, what)
         with self._wake:
-            heapq.heappush(self._due, (deadline, next(self._order), watch))
+            while self._due and self._due[0].done:
+                heapq.heappop(self._due)
+            heapq.heappush(self._due, watch)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="smartby-engine-watchdog")
                 self._thread.start()
-            if self._due[0][2] is watch:
+            if self._wake_at is None or deadline < self._wake_at:
                 self._wake.notify()
         return watch
 
     def _run(self) -> None:
         while True:
             with self._wake:
-                while self._due and self._due[0][2].done:
-                    heapq.heappop(self._due)
                 if not self._due:
+                    self._wake_at = None
                     self._wake.wait()
                     continue
-                wait = self._due[0][0] - time.monotonic()
-                if wait > 0:
+                head = self._due[0]
+                wait = head.deadline - time.monotonic()
+                if wait > 0:  # done or not: only its deadline says whether it ran away
+                    self._wake_at = head.deadline
                     self._wake.wait(wait)
                     continue
-                watch = heapq.heappop(self._due)[2]
-            if not watch.done:
-                report_runaway(watch.what)
+                heapq.heappop(self._due)
+            if not head.done:
+                report_runaway(head.what)
 
 
 WATCHDOG = Watchdog()
@@ -179,46 +191,72 @@ def spool(form: str, media_type: str, chunks: Iterator[bytes]) -> Spooled:
 
 
 class EngineThreads:
-    """A fixed set of threads evaluating queries in this process, each under the watchdog."""
+    """A fixed set of threads evaluating queries in this process, each under the watchdog.
+
+    Not a ThreadPoolExecutor: its idle-thread semaphore (two Python-level lock dances per job)
+    and work items were a measurable share of a lookup's GIL time. Jobs go through one
+    SimpleQueue (C) to threads started as the first jobs arrive."""
 
     def __init__(self, size: int, *, max_waiting: int, watched: bool = True) -> None:
         """`watched`: report jobs past their deadline (off when the job bounds itself, as a
         killable worker process does)."""
         self._watched = watched
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=size, thread_name_prefix="smartby-engine")
+        self._jobs: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any],
+                                            float, str] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
         self._size, self._max_waiting = size, max_waiting
         self._pending = 0
+        self._closed = False
         self._lock = threading.Lock()
 
     def submit(self, job: Callable[[], T], deadline: float, what: str
                ) -> concurrent.futures.Future[T]:
         """Queue a job; a full queue is refused at once (503), a job whose deadline passed in
         the queue is not started."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
         with self._lock:
+            if self._closed:
+                raise Unavailable(say("The store is closed.", "Lageret er lukket.",
+                                      "Lageret er lukka."))
             if self._pending >= self._size + self._max_waiting:
                 raise Unavailable(say(
                     "All query threads are busy and too many queries are waiting; try again "
                     "shortly.", "Alle spørretrådene er opptatt; prøv igjen om litt.",
                     "Alle spørjetrådane er opptekne; prøv igjen om litt."), retry_after=1)
             self._pending += 1
+            if len(self._threads) < self._size:
+                thread = threading.Thread(target=self._serve, daemon=True,
+                                          name=f"smartby-engine_{len(self._threads)}")
+                self._threads.append(thread)
+                thread.start()
+        self._jobs.put((future, job, deadline, what))
+        return future
 
-        def run() -> T:
+    def _serve(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            future, job, deadline, what = item
             try:
-                if time.monotonic() >= deadline:
-                    raise QueryTimeout(TIMED_OUT)
-                if not self._watched:
-                    return job()
-                watch = WATCHDOG.watch(deadline, what)
+                if not future.set_running_or_notify_cancel():
+                    continue  # cancelled while it waited: never started
                 try:
-                    return job()
-                finally:
-                    watch.done = True
+                    future.set_result(self._run(job, deadline, what))
+                except BaseException as exc:
+                    future.set_exception(exc)
             finally:
                 with self._lock:
                     self._pending -= 1
+            del item, future, job  # a result is dropped on the thread that made it
 
-        return self._executor.submit(run)
+    def _run(self, job: Callable[[], T], deadline: float, what: str) -> T:
+        if time.monotonic() >= deadline:
+            raise QueryTimeout(TIMED_OUT)
+        if not self._watched:
+            return job()
+        watch = WATCHDOG.watch(deadline, what)
+        try:
+            return job()
+        finally:
+            watch.done = True
 
     def occupancy(self) -> dict[str, int]:
         """Threads evaluating, their number and the queries waiting for one (/metrics)."""
@@ -228,7 +266,21 @@ class EngineThreads:
                 "waiting": max(0, pending - self._size)}
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Cancel what waits, and let each thread end after its job (none is waited for)."""
+        with self._lock:
+            self._closed = True
+            threads = len(self._threads)
+        while True:
+            try:
+                item = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()
+                with self._lock:
+                    self._pending -= 1
+        for _ in range(threads):
+            self._jobs.put(None)
 
 
 def wait(future: concurrent.futures.Future[Any], deadline: float) -> Any:

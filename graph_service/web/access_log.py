@@ -14,15 +14,35 @@ import logging
 import re
 import time
 
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graph_service.web.errors import correlation_id
+from graph_service.web.errors import correlation_id_of
 from graph_service.web.security_headers import route_template
 
 log = logging.getLogger("graph_service.access")
 # A caller's own id is kept when it is plainly an id (no spaces, quotes or control bytes).
 _CALLER_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def request_id(scope: Scope) -> str:
+    """This request's id: the caller's `X-Request-ID` when it is plainly an id, else ours
+    (the correlation id of a 5xx answer)."""
+    given = next((v for k, v in scope.get("headers") or () if k == b"x-request-id"), b"")
+    state = scope.setdefault("state", {})
+    if _CALLER_ID.fullmatch(given.decode("latin-1")):
+        state["correlation_id"] = given.decode("latin-1")
+    return correlation_id_of(scope)
+
+
+def write_line(scope: Scope, status: int, started: float, request_id: str) -> None:
+    """The request's one access-log line."""
+    log.info(json.dumps({
+        "method": scope.get("method"),
+        "route": route_template(scope) or "(no route)",
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "request_id": request_id,
+    }))
 
 
 class AccessLog:
@@ -33,11 +53,7 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        state = scope.setdefault("state", {})
-        if _CALLER_ID.fullmatch(given):
-            state["correlation_id"] = given
-        request_id = correlation_id(Request(scope))
+        rid = request_id(scope)
         started = time.perf_counter()
         status = 500  # if the app fails before it answers
 
@@ -46,16 +62,10 @@ class AccessLog:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", request_id.encode())]
+                                      (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info(json.dumps({
-                "method": scope.get("method"),
-                "route": route_template(scope) or "(no route)",
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "request_id": request_id,
-            }))
+            write_line(scope, status, started, rid)

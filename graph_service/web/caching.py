@@ -9,6 +9,7 @@ import hashlib
 import math
 import threading
 import time
+from collections.abc import Sequence
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
@@ -113,11 +114,11 @@ def _not_modified_since(if_modified_since: str, last_modified: float) -> bool:
     return last_modified <= since
 
 
-class CachingMiddleware:
-    """ETag, Last-Modified and 304 for every read, from the store's state token."""
+class Validators:
+    """One app's ETag and Last-Modified per store state: shared by the caching layer and the
+    hot path's edge (web/edge.py), so both give a state the same Last-Modified."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self.clock = _Clock()
         self._refreshing = anyio.Lock()
 
@@ -140,39 +141,85 @@ class CachingMiddleware:
                 return None
             return state
 
+    async def of_read(self, scope: Scope) -> Read | None:
+        """A read's validators, or None when it has none (not a read of the store, or the
+        store cannot say which state it is in)."""
+        method, path = scope["method"], scope["path"]
+        if method not in READ_METHODS or path.startswith(UNCACHED_PREFIXES):
+            return None
+        state = await self._state(scope)
+        if state is None:
+            return None
+        tag, modified, modified_header = self.clock.validators_of(state)
+        etag = f'W/"{tag}-{representation_key(scope)}"'
+        return Read(state, etag, modified,
+                    [(b"etag", etag.encode()), (b"last-modified", modified_header)])
+
+
+class Read:
+    """A read's validators, from the store state it started in."""
+
+    __slots__ = ("etag", "modified", "state", "validators")
+
+    def __init__(self, state: str, etag: str, modified: float,
+                 validators: list[tuple[bytes, bytes]]) -> None:
+        self.state, self.etag, self.modified, self.validators = state, etag, modified, validators
+
+    def is_fresh(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """The client's copy is current (If-None-Match, else If-Modified-Since): 304."""
+        inm = ims = None
+        for name, value in headers:
+            if name == b"if-none-match":
+                inm = value.decode("latin-1")
+            elif name == b"if-modified-since":
+                ims = value.decode("latin-1")
+        if inm is not None:
+            return _matches(inm, self.etag)
+        return ims is not None and _not_modified_since(ims, self.modified)
+
+    def headers_for(self, scope: Scope, status: int, present: set[bytes]
+                    ) -> list[tuple[bytes, bytes]]:
+        """What a 200 answer gets: the validators, if the store was not written meanwhile
+        (through this process, or seen from another replica), and `no-cache`."""
+        if status != 200 or b"etag" in present:
+            return []
+        if _store(scope).cached_state(any_age=True) != self.state:
+            return []
+        if b"cache-control" in present:
+            return list(self.validators)
+        return [*self.validators, (b"cache-control", b"no-cache")]
+
+    async def send_not_modified(self, send: Send,
+                                extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
+        headers = [*self.validators, (b"cache-control", b"no-cache"), *extra]
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class CachingMiddleware:
+    """ETag, Last-Modified and 304 for every read, from the store's state token."""
+
+    def __init__(self, app: ASGIApp, validators: Validators) -> None:
+        self.app, self.validators = app, validators
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method, path = scope["method"], scope["path"]
-        validators: list[tuple[bytes, bytes]] = []
-        reads_store = method in READ_METHODS and not path.startswith(UNCACHED_PREFIXES)
-        state = await self._state(scope) if reads_store else None
-        if state is not None:
-            tag, modified, modified_header = self.clock.validators_of(state)
-            etag = f'W/"{tag}-{representation_key(scope)}"'
-            validators = [(b"etag", etag.encode()), (b"last-modified", modified_header)]
-            headers = {k: v.decode("latin-1") for k, v in scope["headers"]
-                       if k in (b"if-none-match", b"if-modified-since")}
-            inm, ims = headers.get(b"if-none-match"), headers.get(b"if-modified-since")
-            fresh = _matches(inm, etag) if inm is not None else (
-                ims is not None and _not_modified_since(ims, modified)
-            )
-            if fresh:
-                await _not_modified(send, validators)
-                return
+        read = await self.validators.of_read(scope)
+        if read is None:
+            await self.app(scope, receive, send)
+            return
+        if read.is_fresh(scope["headers"]):
+            await read.send_not_modified(send)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra: list[tuple[bytes, bytes]] = []
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                # Not written meanwhile (through this process, or seen from another replica).
-                unchanged = validators and _store(scope).cached_state(any_age=True) == state
-                if unchanged and message["status"] == 200 and b"etag" not in present:
-                    extra += validators
-                    if b"cache-control" not in present:
-                        extra.append((b"cache-control", b"no-cache"))
-                message["headers"] = list(message.get("headers", [])) + extra
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                message["headers"] = headers + read.headers_for(scope, message["status"],
+                                                                present)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -181,9 +228,3 @@ class CachingMiddleware:
 def _store(scope: Scope) -> Any:
     app = scope.get("app")
     return getattr(getattr(app, "state", None), "store", None)
-
-
-async def _not_modified(send: Send, validators: list[tuple[bytes, bytes]]) -> None:
-    headers = [*validators, (b"cache-control", b"no-cache")]
-    await send({"type": "http.response.start", "status": 304, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from graph_service.core.errors import (
     Conflict,
@@ -112,7 +113,12 @@ def wants_html(request: Request) -> bool:
 
 def correlation_id(request: Request) -> str:
     """The id a 5xx answer and its log line share (one per request)."""
-    ids: dict[str, str] = request.scope.setdefault("state", {})
+    return correlation_id_of(request.scope)
+
+
+def correlation_id_of(scope: Scope) -> str:
+    """`correlation_id`, from the ASGI scope."""
+    ids: dict[str, str] = scope.setdefault("state", {})
     found = ids.get("correlation_id")
     if found is None:  # 64 random bits as 16 hex digits, without a system call per request
         found = ids["correlation_id"] = f"{random.getrandbits(64):016x}"
@@ -142,6 +148,16 @@ def render_error(request: Request, exc: SmartbyError) -> Response:
         return render_page(request, "error.html", shown,
                            status_code=status, headers=headers)
     return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def render_unexpected(request: Request, exc: BaseException) -> Response:
+    """A fault of ours: logged with its traceback, answered 500 with the correlation id."""
+    log.error("unhandled error on %s %s [correlation id %s]", request.method,
+              request.url.path, correlation_id(request), exc_info=exc)
+    return render_error(request, SmartbyError(
+        say("An unexpected error occurred on the server.",
+            "Det oppstod en uventet feil på tjeneren.",
+            "Det oppstod ein uventa feil på tenaren.")))
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -209,12 +225,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "Førespurnaden har ein ugyldig verdi: " + "; ".join(parts))))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error on %s %s [correlation id %s]", request.method,
-                  request.url.path, correlation_id(request), exc_info=exc)
-        return render_error(request, SmartbyError(
-            say("An unexpected error occurred on the server.",
-                "Det oppstod en uventet feil på tjeneren.",
-                "Det oppstod ein uventa feil på tenaren.")))
+        return render_unexpected(request, exc)
 
     app.add_exception_handler(SmartbyError, on_domain_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

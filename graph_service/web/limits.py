@@ -19,8 +19,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        if declared_too_large(scope["headers"], self.max_body):
             # Answered at once through the one renderer; the unread body closes the connection.
             response = render_error(Request(scope), too_large(self.max_body))
             response.headers["connection"] = "close"
@@ -39,6 +38,12 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def declared_too_large(headers: list[tuple[bytes, bytes]], limit: int) -> bool:
+    """The request says its body is longer than `limit` (Content-Length)."""
+    declared = next((v for k, v in reversed(headers) if k == b"content-length"), None)
+    return declared is not None and declared.isdigit() and int(declared) > limit
 
 
 def too_large(limit: int) -> TooLarge:

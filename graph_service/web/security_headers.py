@@ -49,6 +49,20 @@ def content_security_policy(template: str | None, extra: dict[str, str] | None =
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+def security_headers(scope: Scope, headers: list[tuple[bytes, bytes]], present: set[bytes]
+                     ) -> list[tuple[bytes, bytes]]:
+    """What an answer with these headers gets (`present`: their lower-cased names)."""
+    extra = [(k, v) for k, v in ALWAYS if k not in present]
+    content_type = next((v for k, v in headers if k == b"content-type"), b"")
+    if content_type.startswith(b"text/html") and (
+            b"content-security-policy" not in present):  # a route's own wins
+        template = route_template(scope)
+        extra.append((b"content-security-policy", content_security_policy(template).encode()))
+        if template not in FRAMING:
+            extra.append((b"x-frame-options", b"DENY"))
+    return extra
+
+
 class SecurityHeaders:
     """Adds the headers above to every answer (the policy only to HTML)."""
 
@@ -64,15 +78,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = [(k, v) for k, v in ALWAYS if k not in present]
-                content_type = dict(headers).get(b"content-type", b"")
-                if content_type.startswith(b"text/html") and (
-                        b"content-security-policy" not in present):  # a route's own wins
-                    policy = content_security_policy(route_template(scope))
-                    extra.append((b"content-security-policy", policy.encode()))
-                    if route_template(scope) not in FRAMING:
-                        extra.append((b"x-frame-options", b"DENY"))
-                message["headers"] = headers + extra
+                message["headers"] = headers + security_headers(scope, headers, present)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
