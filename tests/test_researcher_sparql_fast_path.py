@@ -87,6 +87,11 @@ EDGE_CASES = [
     ("POST", "ASK { ?s ?p ?o }", {"Accept": "application/sparql-results+xml"}),
     ("POST", "SELECT * WHERE { ?s ?p }", {"Accept": "text/html"}),  # an HTML error page
     ("POST", b"\xff\xfe not UTF-8", {}),  # 400
+    ("READY", ("municipality-number-and-county-on-a-date", {"date": "2024-06-01"}),
+     {"Accept": "text/csv"}),
+    ("READY", ("municipality-number-and-county-on-a-date", {"date": "not a date"}), {}),  # 400
+    ("READY", ("municipality-number-and-county-on-a-date",
+               {"date": "2021-06-01", "format": "json"}), {"Accept": "text/html"}),
 ]
 
 
@@ -97,6 +102,9 @@ def test_the_edge_answers_as_the_stack_header_for_header(both, method, what, hea
     for client in (fast, stacked):
         if method == "GET":
             answers.append(client.get("/sparql", params=what, headers=headers))
+        elif method == "READY":
+            name, params = what
+            answers.append(client.get(f"/queries/{name}", params=params, headers=headers))
         else:
             body = what.encode() if isinstance(what, str) else what
             answers.append(client.post("/sparql", content=body, headers={
@@ -139,6 +147,38 @@ def test_the_edge_refuses_a_body_over_the_limit_as_the_stack(reader_settings, tm
     assert edge.status_code == stack.status_code == 413
     assert _headers(edge) == _headers(stack)
     assert edge.json() == stack.json()
+
+
+def test_the_edge_takes_only_what_it_answers(reader) -> None:
+    """Pages, HEAD, forms, unknown names and cross-origin requests are the stack's."""
+    fast_path = reader.app.fast_path
+
+    def scope(method, path, query=b"", headers=()):
+        return {"type": "http", "method": method, "path": path, "query_string": query,
+                "headers": list(headers)}
+
+    taken = [
+        scope("GET", "/sparql", b"query=ASK%7B%7D"),
+        scope("POST", "/sparql", headers=[(b"content-type", b"application/sparql-query")]),
+        scope("GET", "/queries/municipality-number-and-county-on-a-date", b"date=2024-01-01"),
+        scope("GET", "/sparql", b"query=ASK%7B%7D&format=json", [(b"accept", b"text/html")]),
+    ]
+    left = [
+        scope("GET", "/sparql"),  # the service description
+        scope("GET", "/sparql", b"query=ASK%7B%7D", [(b"accept", b"text/html")]),  # editor
+        scope("HEAD", "/sparql", b"query=ASK%7B%7D"),
+        scope("POST", "/sparql", headers=[
+            (b"content-type", b"application/x-www-form-urlencoded")]),
+        scope("POST", "/sparql", headers=[
+            (b"content-type", b"application/sparql-query; charset=latin-1")]),
+        scope("GET", "/sparql", b"query=ASK%7B%7D", [(b"origin", b"https://example.org")]),
+        scope("GET", "/queries/no-such-query"),
+        scope("GET", "/queries/municipality-number-and-county-on-a-date", b"date=2024-01-01",
+              [(b"accept", b"text/html")]),  # the drawn view
+        scope("GET", "/queries"),
+    ]
+    assert [fast_path.takes(s) for s in taken] == [True] * len(taken)
+    assert [fast_path.takes(s) for s in left] == [False] * len(left)
 
 
 def test_the_edge_leaves_cross_origin_requests_to_the_stack(reader) -> None:

@@ -1,13 +1,14 @@
-"""`/sparql` queries answered before FastAPI and the middleware stack: the hot path, measured.
+"""SPARQL queries and ready queries answered before FastAPI and its middleware: the hot path.
 
 A point lookup costs the engine about 25 µs; routing, dependency injection and the layers of
 middleware cost far more (benchmarks/README.md). `SmartbyApp` (app.py) hands this class the
-common requests — GET with `query=`, POST `application/sparql-query`, neither from another
-origin — before its stack; they are answered through the very same functions as the route
-(`check_parameters`, `answer_query`, `render_error`), and `web/edge.py` gives the answer what
-the stack would (request id, security headers, Vary, ETag/304, body limit, metrics, access
-log). Everything else goes through the stack: HEAD, forms, cross-origin requests (CORS), the
-editor page a browser asks for, the service description.
+common requests — GET `/sparql?query=…`, POST `application/sparql-query`, GET
+`/queries/{name}` for results, none from another origin — before its stack; they are answered
+through the very same functions as the routes (`check_parameters`, `answer_query`,
+`answer_named`, `render_error`), and `web/edge.py` gives the answer what the stack would
+(request id, security headers, Vary, ETag/304, body limit, metrics, access log). Everything
+else goes through the stack: HEAD, forms, cross-origin requests (CORS), the editor page and
+the drawn query views a browser asks for, the service description, unknown query names.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from graph_service.core.errors import InvalidRequest, say
+from graph_service.sparql.catalogue import catalogue_for
 from graph_service.sparql.protocol import (
     answer_query,
     browser_wants_page,
     check_parameters,
     decode_query,
 )
+from graph_service.sparql.queries import answer_named
 from graph_service.web.edge import answer_at_edge, takes_origin
 
 _SPARQL_QUERY = b"application/sparql-query"
+_READY = "/queries/"
 _ENDPOINTS_KEPT = 64
 
 
@@ -37,35 +41,34 @@ class SparqlFastPath:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self._sparql_route: Any = None
+        self._routes: dict[str, Any] = {}
         self._endpoints: dict[tuple[Any, ...], str] = {}
 
     def takes(self, scope: Scope) -> bool:
         """A request this path answers (decided from the scope alone, before the stack)."""
-        if scope["path"] != "/sparql":
+        path, method, headers = scope["path"], scope["method"], scope["headers"]
+        if path == "/sparql":
+            if method == "GET":
+                return (not takes_origin(headers)
+                        and _query_not_page(scope, QueryParams(scope["query_string"])))
+            if method == "POST":
+                content_type = next((v for k, v in headers if k == b"content-type"), b"")
+                return (content_type.split(b";")[0].strip().lower() == _SPARQL_QUERY
+                        and b"charset" not in content_type.lower()  # rare: the route checks it
+                        and not takes_origin(headers))
             return False
-        method, headers = scope["method"], scope["headers"]
-        if method == "GET":
-            if takes_origin(headers):
-                return False
-            pairs = QueryParams(scope["query_string"]).multi_items()
-            if not any(k == "query" for k, _ in pairs):
-                return False  # the editor, the service description
-            if any(k == "format" and v for k, v in pairs):
-                return True
-            accept = next((v for k, v in headers if k == b"accept"), None)
-            return not browser_wants_page(accept.decode("latin-1") if accept else None)
-        if method == "POST":
-            content_type = next((v for k, v in headers if k == b"content-type"), b"")
-            return (content_type.split(b";")[0].strip().lower() == _SPARQL_QUERY
-                    and b"charset" not in content_type.lower()  # rare: the route checks it
-                    and not takes_origin(headers))
-        return False
+        if method != "GET" or not path.startswith(_READY) or takes_origin(headers):
+            return False
+        named = catalogue_for(self.app.state.settings).get(path[len(_READY):])
+        return named is not None and _results_not_page(scope, QueryParams(
+            scope["query_string"]))
 
-    def _route(self) -> Any:
-        if self._sparql_route is None:
-            self._sparql_route = _find_route(list(self.app.routes), "/sparql")
-        return self._sparql_route
+    def _route(self, path: str) -> Any:
+        """The route the stack would match (the access log, metrics and headers name it)."""
+        route = self._routes.get(path)
+        if route is None:
+            route = self._routes[path] = _find_route(list(self.app.routes), path)
+        return route
 
     def _endpoint(self, scope: Scope) -> str:
         """The route's own URL (what `url_for` gives), worked out once per way of addressing
@@ -81,9 +84,11 @@ class SparqlFastPath:
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = self.app.state
+        state, path = self.app.state, scope["path"]
+        accept_raw = next((v for k, v in scope["headers"] if k == b"accept"), None)
+        accept = accept_raw.decode("latin-1") if accept_raw is not None else None
 
-        async def answer(body: bytes | None) -> Response:
+        async def answer_sparql(body: bytes | None) -> Response:
             pairs = QueryParams(scope["query_string"]).multi_items()
             protocol = check_parameters(
                 pairs, body_query=decode_query(body) if body is not None else None)
@@ -94,20 +99,38 @@ class SparqlFastPath:
             if not protocol.query.strip():
                 raise InvalidRequest(say("The query is empty.", "Spørringen er tom.",
                                          "Spørjinga er tom."))
-            accept = next((v for k, v in scope["headers"] if k == b"accept"), None)
             return await answer_query(
                 state.store, state.settings, protocol.query,
-                limiter=state.stream_limiter,
-                accept=accept.decode("latin-1") if accept is not None else None,
-                fmt=protocol.format, default_graph_uris=protocol.default_graph_uris,
+                limiter=state.stream_limiter, accept=accept, fmt=protocol.format,
+                default_graph_uris=protocol.default_graph_uris,
                 named_graph_uris=protocol.named_graph_uris,
                 base_iri=self._endpoint(scope))  # as the route does
 
-        await answer_at_edge(scope, receive, send, answer, route=self._route(),
-                             validators=state.validators,
+        async def answer_ready(_: bytes | None) -> Response:
+            named = catalogue_for(state.settings)[path[len(_READY):]]
+            return await answer_named(named, QueryParams(scope["query_string"]).multi_items(),
+                                      accept, state.store, state.settings,
+                                      state.stream_limiter)
+
+        await answer_at_edge(scope, receive, send,
+                             answer_sparql if path == "/sparql" else answer_ready,
+                             route=self._route(path), validators=state.validators,
                              metrics=getattr(state, "metrics", None),
                              max_body=state.settings.max_body,
                              reads_body=scope["method"] == "POST")
+
+
+def _results_not_page(scope: Scope, params: QueryParams) -> bool:
+    """Results asked for (a `format=`, or an Accept that is not a browser's), not a page."""
+    if any(k == "format" and v for k, v in params.multi_items()):
+        return True
+    accept = next((v for k, v in scope["headers"] if k == b"accept"), None)
+    return not browser_wants_page(accept.decode("latin-1") if accept else None)
+
+
+def _query_not_page(scope: Scope, params: QueryParams) -> bool:
+    """A query to run (not the editor or the service description), for results."""
+    return "query" in params and _results_not_page(scope, params)
 
 
 def _find_route(routes: list[Any], path: str) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -30,16 +31,30 @@ async def _run_named(name: str, request: Request, store: Any, settings: Settings
     if named is None:
         raise NotFound(say(f"No query named {name!r}.", f"Ingen spørring heter {name!r}.",
                             f"Inga spørjing heiter {name!r}."))
-    values: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        values.setdefault(key, []).append(value)
-    text = bind_parameters(named, values)
-    formats = [v for k, v in request.query_params.multi_items() if k == "format" and v]
-    if not formats and browser_wants_page(request.headers.get("accept")):
+    pairs = request.query_params.multi_items()
+    accept = request.headers.get("accept")
+    if not any(k == "format" and v for k, v in pairs) and browser_wants_page(accept):
+        text = bind_parameters(named, _values(pairs))
         return await answer_with_page(request, store, settings, named, text)  # the drawn view
-    return await answer_query(store, settings, text, limiter=request.app.state.stream_limiter,
-                        accept=request.headers.get("accept"),
-                        fmt=formats[0] if formats else None)  # the first, as on /sparql
+    return await answer_named(named, pairs, accept, store, settings,
+                              request.app.state.stream_limiter)
+
+
+def _values(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for key, value in pairs:
+        values.setdefault(key, []).append(value)
+    return values
+
+
+async def answer_named(named: NamedQuery, pairs: list[tuple[str, str]], accept: str | None,
+                       store: Any, settings: Settings, limiter: anyio.CapacityLimiter
+                       ) -> Response:
+    """A ready query's results with the parameters given (the route's and the fast path's)."""
+    text = bind_parameters(named, _values(pairs))
+    formats = [v for k, v in pairs if k == "format" and v]
+    return await answer_query(store, settings, text, limiter=limiter, accept=accept,
+                              fmt=formats[0] if formats else None)  # the first, as on /sparql
 
 
 def _openapi_parameters(named: NamedQuery) -> list[dict[str, Any]]:
