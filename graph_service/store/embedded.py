@@ -255,10 +255,14 @@ class EmbeddedStore:
         return True
 
     def bulk_load(self, path: Path, media_type: str, graph: str | None = None) -> None:
-        """Fast, non-transactional load for large files (benchmarks, first loads)."""
+        """Fast, non-transactional load for large files (benchmarks, first loads), compacted
+        afterwards as Oxigraph's own loader advises for reads: the bulk loader leaves many
+        small files, and a COUNT join on the curated graph took 19.3 ms on them against
+        17.3 ms compacted (and 17.1 ms on a store loaded by `oxigraph load`)."""
         fmt = DATASET_TYPES.get(media_type) or GRAPH_TYPES[media_type]
         to_graph = ox.NamedNode(graph) if graph else None
         self._store.bulk_load(path=str(path), format=fmt, to_graph=to_graph)
+        self._store.optimize()
         self.update("")  # a new version: bulk loading is no transaction to put it in
 
     def close(self) -> None:

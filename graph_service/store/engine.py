@@ -31,7 +31,10 @@ from graph_service.core.errors import QueryTimeout, Unavailable, say
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-IN_MEMORY = 1024 * 1024  # a result up to this size never touches the disk
+# A result up to this size never touches the disk and goes out as one plain response. The
+# curated graph's full dump as JSON results is 1.08 MB: with 1 MiB it went through the disk
+# spool in chunks, 24.2-25.0 ms per query at one client against 23.0 ms held in memory.
+IN_MEMORY = 2 * 1024 * 1024
 CHUNK = 256 * 1024
 TIMED_OUT = say("The query did not finish within the time limit and was stopped.",
                 "Spørringen ble ikke ferdig innen tidsgrensen og ble stoppet.",
