@@ -103,7 +103,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             # A reachable store is ready before the first request; for one that is down only
             # the first try is waited for (the thread keeps trying).
             await anyio.to_thread.run_sync(tried.wait)
-            app.state.store_check = StoreCheck(app.state.store, settings.health_interval)
+            app.state.store_check = StoreCheck(app.state.store, settings.health_interval,
+                                              settings.health_stale_after)
         checking = threading.Thread(
             target=app.state.store_check.run, args=(stop, app.state.prepared),
             name="smartby-store-check", daemon=True)
@@ -134,7 +135,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.prepared = threading.Event()  # the store is reachable and holds the content
     if store is not None:
         app.state.prepared.set()
-        app.state.store_check = StoreCheck(store, settings.health_interval)
+        app.state.store_check = StoreCheck(store, settings.health_interval,
+                                             settings.health_stale_after)
     app.state.cache = StateCache(settings.cache_entries)
     app.state.validators = Validators()  # ETag/Last-Modified: the stack's and the edge's
     install_error_handlers(app)

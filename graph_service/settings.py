@@ -120,6 +120,10 @@ class Settings(BaseSettings):
         "/health reports (its version, and its quad count when the version changed): /health "
         "answers from the last check and never waits on the store.",
     )
+    health_stale_after: float = Field(
+        10.0, gt=0, description="Seconds without an answer to that check after which /health "
+        "says 503: a store that hangs (rather than refuses) is unavailable too.",
+    )
     store_write_timeout: float = Field(
         120.0, gt=0, description="Seconds a write to the remote store may take.",
     )

@@ -111,3 +111,30 @@ def test_health_is_503_while_the_store_is_down_and_ok_again_after(
         proxy.admit()
     wait_until(lambda: health(server)[0] == 200, "/health to notice the store is back")
     assert health(server)[1]["status"] == "ok"
+
+
+def test_health_is_503_while_the_store_hangs_past_the_limit_and_ok_again_after(
+    slow_store: tuple[HoldingProxy, SmartbyServer, SmartbyServer], tmp_path,
+) -> None:
+    """A store that accepts and never answers fails no check: the age of the last answer
+    decides (SMARTBY_HEALTH_STALE_AFTER)."""
+    proxy, _, _ = slow_store
+    strict = SmartbyServer(tmp_path / "var", tmp_path / "serve.log", store=proxy.url,
+                           health_interval="0.2", health_stale_after="1")
+    try:
+        assert health(strict)[0] == 200
+        proxy.hold()
+        try:
+            wait_until(lambda: health(strict)[0] == 503, "/health to call the hung store stale")
+            status, stale = health(strict)
+            assert status == 503 and stale["status"] == "unavailable"
+            assert float(stale["age"]) > 1
+            # Said by the age of the last answer, not by the check failing at its own timeout.
+            assert str(stale["detail"]).startswith("The store has not answered for ")
+            assert str(stale["detail"]).count(" / ") >= 2  # en / nb / nn
+        finally:
+            proxy.release()
+        wait_until(lambda: health(strict)[0] == 200, "/health to see the store answer again")
+        assert float(health(strict)[1]["age"]) <= 1
+    finally:
+        strict.kill()

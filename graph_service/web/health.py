@@ -4,8 +4,9 @@ A load balancer polls /health to decide where requests go; a store that answers 
 not make the service look dead (nor hold a worker per poll). So a thread asks the store for
 its version every `health_interval` seconds (and for its quad count when the version
 changed), and /health reports the last check and its age without waiting on the store.
-The check also keeps the store's cached version fresh, so ETags and cached pages seldom wait
-for it either."""
+A store that hangs rather than refuses never fails a check, so a last answer older than
+`health_stale_after` seconds is a 503 too. The check also keeps the store's cached version
+fresh, so ETags and cached pages seldom wait for it either."""
 
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ class Checked:
 class StoreCheck:
     """The last known condition of the store, renewed by `run` (a thread) or on demand."""
 
-    def __init__(self, store: Store, interval: float) -> None:
-        self.store, self.interval = store, interval
+    def __init__(self, store: Store, interval: float, stale_after: float = 10.0) -> None:
+        self.store, self.interval, self.stale_after = store, interval, stale_after
         self._lock = threading.Lock()
         self._checking = False
         self.last: Checked | None = None
@@ -124,5 +125,10 @@ async def read_health(request: Request) -> JSONResponse:
     if last.failure is not None:
         return JSONResponse({"status": "unavailable", "store": store.kind,
                              "detail": last.failure, "age": age}, status_code=503)
+    if age is not None and age > watch.stale_after:  # the check itself hangs
+        return JSONResponse({"status": "unavailable", "store": store.kind, "detail": say(
+            f"The store has not answered for {age:.0f} s.",
+            f"Lageret har ikke svart på {age:.0f} s.",
+            f"Lageret har ikkje svart på {age:.0f} s."), "age": age}, status_code=503)
     return JSONResponse({"status": "ok", "store": store.kind, "quads": last.quads,
                          "version": __version__, "store_version": last.version, "age": age})
