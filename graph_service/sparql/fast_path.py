@@ -37,7 +37,7 @@ _ENDPOINTS_KEPT = 64
 
 
 class SparqlFastPath:
-    """Answers GET /sparql?query=… and POST application/sparql-query before the stack."""
+    """Answers SPARQL queries and ready queries for results before the stack (`takes`)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app

@@ -1,12 +1,13 @@
 """The hot path's edge: what the middleware stack gives every answer, given in one pass.
 
-A SPARQL query (GET `/sparql?query=…`, POST `application/sparql-query`) is most of what the
-service answers, and a point lookup costs the engine some 25 µs. Passed through FastAPI's and
-our middleware layers it cost ~110 µs of CPU more than answered at the top (measured: 390 vs
-280 µs per lookup, `smartby serve`, one keep-alive client), each layer parsing the headers
-again and wrapping `send` once more. So the app answers those requests itself, before the
-stack (`app.SmartbyApp`, through `sparql/fast_path.py`), and this module gives the answer
-exactly what the stack would, from the functions the layers themselves use:
+SPARQL queries (GET `/sparql?query=…`, POST `application/sparql-query`) and ready queries
+(`/queries/{name}` for results) are most of what the service answers, and a point lookup
+costs the engine some 25 µs. Passed through FastAPI's and our middleware layers it cost
+~110 µs of CPU more than answered at the top (measured: 390 vs 280 µs per lookup, `smartby
+serve`, one keep-alive client), each layer parsing the headers again and wrapping `send` once
+more. So the app answers those requests itself, before the stack (`app.SmartbyApp`, through
+`sparql/fast_path.py`), and this module gives the answer exactly what the stack would, from
+the functions the layers themselves use:
 
 - the request id and the access-log line (`access_log`), the metrics (`metrics`);
 - the security headers (`security_headers`) and `Vary: Origin` (`cors`; a request with an
@@ -15,7 +16,7 @@ exactly what the stack would, from the functions the layers themselves use:
 - the body limit (`limits`) and the error shape, with a correlation id for our own faults
   (`errors`).
 
-`tests/test_researcher_sparql_edge.py` sends the same requests both ways and checks that
+`tests/test_researcher_sparql_fast_path.py` sends the same requests both ways and checks that
 status, body and every header but the request id and date are the same.
 """
 
