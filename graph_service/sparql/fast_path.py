@@ -33,6 +33,7 @@ from graph_service.web.edge import answer_at_edge, takes_origin
 
 _SPARQL_QUERY = b"application/sparql-query"
 _READY = "/queries/"
+_READY_QUERY = "smartby.ready_query"  # the scope's key for the query `takes` found
 _ENDPOINTS_KEPT = 64
 
 
@@ -60,8 +61,10 @@ class SparqlFastPath:
         if method != "GET" or not path.startswith(_READY) or takes_origin(headers):
             return False
         named = catalogue_for(self.app.state.settings).get(path[len(_READY):])
-        return named is not None and _results_not_page(scope, QueryParams(
-            scope["query_string"]))
+        if named is None or not _results_not_page(scope, QueryParams(scope["query_string"])):
+            return False
+        scope[_READY_QUERY] = named  # looked up once: the catalogue reads its folder's times
+        return True
 
     def _route(self, path: str) -> Any:
         """The route the stack would match (the access log, metrics and headers name it)."""
@@ -107,10 +110,9 @@ class SparqlFastPath:
                 base_iri=self._endpoint(scope))  # as the route does
 
         async def answer_ready(_: bytes | None) -> Response:
-            named = catalogue_for(state.settings)[path[len(_READY):]]
-            return await answer_named(named, QueryParams(scope["query_string"]).multi_items(),
-                                      accept, state.store, state.settings,
-                                      state.stream_limiter)
+            pairs = QueryParams(scope["query_string"]).multi_items()
+            return await answer_named(scope[_READY_QUERY], pairs, accept, state.store,
+                                      state.settings, state.stream_limiter)
 
         await answer_at_edge(scope, receive, send,
                              answer_sparql if path == "/sparql" else answer_ready,

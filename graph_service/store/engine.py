@@ -248,7 +248,7 @@ class EngineThreads:
             finally:
                 with self._lock:
                     self._pending -= 1
-            del item, future, job  # a result is dropped on the thread that made it
+            del item, future, job  # nothing of this job is held while waiting for the next
 
     def _run(self, job: Callable[[], T], deadline: float, what: str) -> T:
         if time.monotonic() >= deadline:

@@ -42,7 +42,7 @@ class Checked:
 class StoreCheck:
     """The last known condition of the store, renewed by `run` (a thread) or on demand."""
 
-    def __init__(self, store: Store, interval: float, stale_after: float = 10.0) -> None:
+    def __init__(self, store: Store, interval: float, stale_after: float) -> None:
         self.store, self.interval, self.stale_after = store, interval, stale_after
         self._lock = threading.Lock()
         self._checking = False
