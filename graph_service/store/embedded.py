@@ -23,6 +23,7 @@ import pyoxigraph as ox
 
 from graph_service.core.errors import StoreFault, say
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES
+from graph_service.core.single_pattern import Pattern, single_pattern
 from graph_service.core.sparql_text import declares_dataset, syntax_error_from, update_refused
 from graph_service.store import (
     DEFAULT_GRAPH,
@@ -50,6 +51,11 @@ from graph_service.store.engine import (
 )
 
 LOCK_RETRY = 0.02  # seconds between tries to open a store another process still holds
+# A query of one triple pattern matching at most this many stored quads is answered on the
+# caller's thread (`answer_bounded`). Measured: 0.9 ms for 256 quads with literal objects
+# (3.4 ms for 1,000), where a lookup of one of the curated graph's projects takes 66 µs.
+BOUNDED_QUADS = 256
+PATTERNS_KEPT = 4096  # patterns whose match count is remembered (until the store changes)
 
 
 @dataclass
@@ -85,6 +91,7 @@ class EmbeddedStore:
         self._instance = uuid.uuid4().hex[:12]
         self._checkpoint: _Checkpoint | None = None
         self._count: tuple[int, int] | None = None
+        self._few: dict[Pattern, tuple[int, bool]] = {}  # pattern: (generation, few match)
         self._pool: WorkerPool | None = None
         if engine == "threads":
             self._threads = EngineThreads(workers, max_waiting=max_waiting)
@@ -110,6 +117,44 @@ class EmbeddedStore:
             return spool(result.form, result.media_type, result.chunks)
 
         return self._threads.submit(through_worker, deadline, request.query)
+
+    def answer_bounded(self, request: QueryRequest) -> Spooled | None:
+        """The answer, evaluated here and now, to a query whose cost is bounded by a handful
+        of stored quads; None for any other query (it goes to an engine thread).
+
+        The hop to an engine thread and back costs a point lookup more than the engine does
+        (measured: 120 of 370 µs of CPU, and a third of its latency), and it is there so that
+        a query that runs away can be left behind. A query of one triple pattern
+        (core/single_pattern.py) on the union of all graphs cannot run away: it touches the
+        quads that match the pattern's constant terms, at most BOUNDED_QUADS of them, as
+        the engine counts first (`_few_match`)."""
+        if (self._pool is not None or self._threads.closed or request.default_graph_uris
+                or request.named_graph_uris or request.own_default_graph):
+            return None
+        pattern = single_pattern(request.query)
+        if pattern is None or pattern == (None, None, None) or not self._few_match(pattern):
+            return None
+        return self._evaluate(request)
+
+    def _few_match(self, pattern: Pattern) -> bool:
+        """At most BOUNDED_QUADS stored quads, in any graph, match the pattern: one ASK that
+        skips as many, remembered until the store changes (it costs as much as the lookup)."""
+        generation = self._generation  # read first: a write meanwhile makes the entry stale
+        known = self._few.get(pattern)
+        if known is not None and known[0] == generation:
+            return known[1]
+        terms = " ".join(f"?v{i}" if term is None else f"<{term}>"
+                         for i, term in enumerate(pattern))
+        try:
+            more = self._store.query(
+                f"ASK {{ {{ SELECT * WHERE {{ {terms} }} OFFSET {BOUNDED_QUADS} LIMIT 1 }} }}",
+                use_default_graph_as_union=True)
+        except SyntaxError:  # an IRI the engine refuses: the query's own error, its own way
+            return False
+        if len(self._few) >= PATTERNS_KEPT:
+            self._few.clear()
+        self._few[pattern] = (generation, not more)
+        return not more
 
     def query(self, request: QueryRequest) -> QueryResult:
         deadline = time.monotonic() + request.timeout

@@ -261,6 +261,10 @@ class EngineThreads:
         finally:
             watch.done = True
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def occupancy(self) -> dict[str, int]:
         """Threads evaluating, their number and the queries waiting for one (/metrics)."""
         with self._lock:

@@ -35,7 +35,8 @@ def size_thread_pools(request_threads: int, stream_threads: int) -> anyio.Capaci
 
 
 async def run_query(store: Store, request: QueryRequest) -> Spooled:
-    """Evaluate with one thread hop and wait at most the timeout (503 then)."""
+    """Evaluate with one thread hop and wait at most the timeout (503 then); a query that
+    cannot run away (`EmbeddedStore.answer_bounded`) without the hop."""
     submit = getattr(store, "submit", None)
     if submit is None:  # a remote store: its HTTP client holds the timeout
         def evaluate() -> Spooled:
@@ -43,6 +44,9 @@ async def run_query(store: Store, request: QueryRequest) -> Spooled:
             return spool(result.form, result.media_type, result.chunks)
 
         return await anyio.to_thread.run_sync(evaluate)
+    bounded = getattr(store, "answer_bounded", None)
+    if bounded is not None and (answer := bounded(request)) is not None:
+        return answer  # a query that cannot run away: no hop (store/embedded.py)
     future: concurrent.futures.Future[Spooled] = submit(request)
     loop = asyncio.get_running_loop()
     waiter: asyncio.Future[Spooled] = loop.create_future()
