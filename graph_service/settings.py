@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         "staying with their arenas, but engine threads sharing an arena wait on its lock "
         "(heavy concurrent queries cost up to twice the CPU with 2).",
     )
+    compact_after: float = Field(
+        5.0, ge=0, description="Seconds without a write after which the embedded store is "
+        "compacted (0: never). Writes leave data that every range scan merges: after twenty "
+        "one-triple writes a COUNT join took 22.7-27.9 ms against 18.2 ms, and 19.4 ms once "
+        "compacted (measured). At most a tenth of the time is spent compacting.",
+    )
     reap_grace: float = Field(
         1.0, gt=0, description="Seconds past its deadline before an abandoned query's worker is "
         "killed and replaced.",

@@ -215,6 +215,7 @@ def open_store(settings: Settings) -> Store:
                          engine="threads" if threads else "workers",
                          write_timeout=settings.query_timeout,
                          open_wait=settings.query_timeout if threads else 0.0,
-                         version=VersionKey.for_base(settings.base_iri))
+                         version=VersionKey.for_base(settings.base_iri),
+                         compact_after=settings.compact_after)
 
 

@@ -40,6 +40,7 @@ from graph_service.store import (
 )
 from graph_service.store._worker_process import prepare, serialize
 from graph_service.store._workers import WorkerPool, error_for
+from graph_service.store.compaction import Compactor
 from graph_service.store.engine import (
     IN_MEMORY,
     EngineThreads,
@@ -74,10 +75,11 @@ class EmbeddedStore:
     def __init__(
         self, data_dir: Path, *, workers: int = 2, max_waiting: int = 256, reap_grace: float = 1.0,
         engine: str = "workers", write_timeout: float = 30.0, open_wait: float = 0.0,
-        version: VersionKey | None = None,
+        version: VersionKey | None = None, compact_after: float = 0.0,
     ) -> None:
         """`open_wait`: seconds to keep trying while another process (the one being replaced)
-        still holds the store's lock."""
+        still holds the store's lock; `compact_after`: seconds without a write after which
+        the store is compacted (store/compaction.py; 0: never)."""
         self._version = version or VersionKey()
         self._state: tuple[int, str] | None = None  # (generation, version token) last read
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -92,6 +94,8 @@ class EmbeddedStore:
         self._checkpoint: _Checkpoint | None = None
         self._count: tuple[int, int] | None = None
         self._few: dict[Pattern, tuple[int, bool]] = {}  # pattern: (generation, few match)
+        self.compactor = Compactor(self._store.optimize, quiet=compact_after) if compact_after \
+            else None
         self._pool: WorkerPool | None = None
         if engine == "threads":
             self._threads = EngineThreads(workers, max_waiting=max_waiting)
@@ -311,12 +315,16 @@ class EmbeddedStore:
         self._store.bulk_load(path=str(path), format=fmt, to_graph=to_graph)
         self.update("")  # a new version: bulk loading is no transaction to put it in
         self._store.optimize()
+        if self.compactor is not None:
+            self.compactor.compacted()
 
     def close(self) -> None:
         self._threads.close()
         if self._pool is not None:
             self._pool.close()
             shutil.rmtree(self._checkpoints, ignore_errors=True)
+        if self.compactor is not None:
+            self.compactor.close()
         self._store.flush()
 
     # -- checkpoints --------------------------------------------------------------------
@@ -324,6 +332,8 @@ class EmbeddedStore:
     def _changed(self) -> None:
         with self._lock:
             self._generation += 1
+        if self.compactor is not None:
+            self.compactor.written()
 
     def _acquire_checkpoint(self) -> _Checkpoint:
         with self._lock:
