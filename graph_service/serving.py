@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph_service.app import create_app
+from graph_service.core.allocator import server_environment
 from graph_service.core.errors import Unavailable, say
 from graph_service.core.malloc_arenas import limit_malloc_arenas
 from graph_service.settings import Settings
@@ -111,6 +112,7 @@ class Supervisor:
         process = subprocess.Popen(
             [sys.executable, "-m", "graph_service.serving", str(fd), str(write_end)],
             pass_fds=(fd, write_end), stdin=subprocess.PIPE,
+            env=server_environment(self.settings.allocator, os.environ),
         )
         os.close(write_end)
         assert process.stdin is not None
