@@ -40,10 +40,7 @@ def single_pattern(query: str) -> Pattern | None:
 
 @functools.lru_cache(maxsize=1024)  # the same lookups come again and again; ≤ 4 MB of text
 def _read(query: str) -> Pattern | None:
-    tokens = _tokens(query)
-    if tokens is None:
-        return None
-    reader = _Reader(tokens)
+    reader = _Reader(query)
     prefixes: dict[str, str] = {}
     while reader.word("PREFIX"):
         name, iri = reader.take("pname"), reader.take("iri")
@@ -97,52 +94,52 @@ def _constant(kind: str, value: str, prefixes: dict[str, str]) -> str | None:
     return None
 
 
-def _tokens(query: str) -> list[tuple[str, str]] | None:
-    tokens: list[tuple[str, str]] = []
-    position, end = 0, len(query)
-    while True:
-        position = _END.match(query, position).end()  # type: ignore[union-attr]
-        if position == end:
-            return tokens
-        match = _TOKEN.match(query, position)
-        if match is None or match.lastgroup is None:
-            return None  # a string, a comment, an escape, a bracket: not this query
-        tokens.append((match.lastgroup, match.group(match.lastgroup)))
-        position = match.end()
+_END_OF_TEXT = ("end", "")
+_UNREADABLE = ("unreadable", "")  # a string, a comment, an escape, a bracket: not this query
 
 
 class _Reader:
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
-        self._tokens, self._at = tokens, 0
+    """The query's tokens, read one at a time as the grammar asks for them: a query that is
+    not one triple pattern is given up at its first token out of place, not read to its end."""
+
+    def __init__(self, query: str) -> None:
+        self._query, self._position = query, 0
+        self._ahead = self._read()
+
+    def _read(self) -> tuple[str, str]:
+        position = _END.match(self._query, self._position).end()  # type: ignore[union-attr]
+        if position == len(self._query):
+            return _END_OF_TEXT
+        match = _TOKEN.match(self._query, position)
+        if match is None or match.lastgroup is None:
+            return _UNREADABLE
+        self._position = match.end()
+        return match.lastgroup, match.group(match.lastgroup)
 
     def next(self) -> tuple[str, str]:
-        if self._at == len(self._tokens):
-            return "", ""
-        self._at += 1
-        return self._tokens[self._at - 1]
+        token = self._ahead
+        if token not in (_END_OF_TEXT, _UNREADABLE):
+            self._ahead = self._read()
+        return token
 
     def take(self, kind: str) -> str | None:
-        if self._at < len(self._tokens) and self._tokens[self._at][0] == kind:
-            self._at += 1
-            return self._tokens[self._at - 1][1]
-        return None
+        return self.next()[1] if self._ahead[0] == kind else None
 
     def word(self, keyword: str) -> bool:
         return self.any_word((keyword,)) is not None
 
     def any_word(self, keywords: tuple[str, ...]) -> str | None:
-        if self._at < len(self._tokens):
-            kind, value = self._tokens[self._at]
-            if kind == "word" and value.upper() in keywords:
-                self._at += 1
-                return value.upper()
+        kind, value = self._ahead
+        if kind == "word" and value.upper() in keywords:
+            self.next()
+            return value.upper()
         return None
 
     def punct(self, mark: str) -> bool:
-        if self._at < len(self._tokens) and self._tokens[self._at] == ("punct", mark):
-            self._at += 1
+        if self._ahead == ("punct", mark):
+            self.next()
             return True
         return False
 
     def at_end(self) -> bool:
-        return self._at == len(self._tokens)
+        return self._ahead == _END_OF_TEXT
