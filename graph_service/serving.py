@@ -90,6 +90,9 @@ class Supervisor:
 
     def __init__(self, settings: Settings, listener: socket.socket) -> None:
         self.settings, self.listener = settings, listener
+        # Worked out once: finding the allocator asks `ldconfig`, which a replacement started
+        # after a runaway should not wait for (nor repeat its warning).
+        self.environment = server_environment(settings.allocator, os.environ)
         self.children: list[_Child] = []
         self.current: _Child | None = None
         self.stopping = False
@@ -113,7 +116,7 @@ class Supervisor:
         process = subprocess.Popen(
             [sys.executable, "-m", "graph_service.serving", str(fd), str(write_end)],
             pass_fds=(fd, write_end), stdin=subprocess.PIPE,
-            env=server_environment(self.settings.allocator, os.environ),
+            env=self.environment,
         )
         os.close(write_end)
         assert process.stdin is not None

@@ -37,7 +37,7 @@ def test_a_store_is_compacted_when_writes_stop_and_keeps_what_it_holds(tmp_path:
         store.close()
 
 
-def test_no_write_no_compaction(tmp_path: Path) -> None:
+def test_nothing_is_compacted_before_writes_have_been_quiet(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path, engine="threads", workers=1, compact_after=3600)
     try:
         store.add_to_graph(f"{EX}g", f'<{EX}s> <{EX}p> "1" .\n'.encode())

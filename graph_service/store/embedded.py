@@ -127,7 +127,7 @@ class EmbeddedStore:
         of stored quads; None for any other query (it goes to an engine thread).
 
         The hop to an engine thread and back costs a point lookup more than the engine does
-        (measured: 120 of 370 µs of CPU, and a third of its latency), and it is there so that
+        (measured: 120 of 370-440 µs of CPU, and a third of its latency), and it is there so that
         a query that runs away can be left behind. A query of one triple pattern
         (core/single_pattern.py) on the union of all graphs cannot run away: it touches the
         quads that match the pattern's constant terms, at most BOUNDED_QUADS of them, as
