@@ -45,6 +45,7 @@ from graph_service.core.malloc_arenas import limit_malloc_arenas
 from graph_service.settings import Settings
 from graph_service.store.engine import set_runaway_handler
 from graph_service.web.caching import is_write
+from graph_service.web.coalescing import CoalescingHttpProtocol
 from graph_service.web.errors import render_error
 
 log = logging.getLogger("graph_service.serving")
@@ -90,7 +91,8 @@ def serve(settings: Settings) -> None:
     if settings.store or settings.query_engine == "workers":
         lean_logging()
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    log_level="info", log_config=log_config(), access_log=False)
+                    http=CoalescingHttpProtocol, log_level="info", log_config=log_config(),
+                    access_log=False)
         return
     listener = socket.create_server((settings.host, settings.port), backlog=BACKLOG)
     listener.set_inheritable(True)
@@ -291,7 +293,8 @@ def child_main(fd: int, control: int) -> None:
     listener = socket.socket(fileno=fd)
     draining = _Drain()
     server = _DrainingServer(uvicorn.Config(
-        closing_when_draining(create_app(settings), draining), log_level="info",
+        closing_when_draining(create_app(settings), draining), http=CoalescingHttpProtocol,
+        log_level="info",
         log_config=log_config(), access_log=False,
         timeout_graceful_shutdown=max(1, round(settings.reap_grace))), draining, settings)
     lock = threading.Lock()
