@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 from conftest import WRITER
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from graph_service.web.access_log import write_line
 from graph_service.web.security_headers import FRAMING, content_security_policy
 
 HTML = {"Accept": "text/html"}
@@ -92,3 +95,23 @@ def test_a_cross_origin_read_sees_its_request_id(reader: TestClient) -> None:
     response = reader.get("/health", headers={"Origin": "https://example.org"})
     assert response.headers["access-control-allow-origin"] == "*"
     assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
+
+
+@pytest.mark.parametrize(("method", "route"), [
+    ("GET", "/sparql"), ("PROPFIND", None), ('BR"EW\\', "/id/{kind}/{slug}"),
+    ("GËT\n", "/queries/{name}")])
+def test_an_access_line_is_the_json_of_its_fields_whatever_they_hold(
+    caplog: pytest.LogCaptureFixture, method: str, route: str | None
+) -> None:
+    """The line is put together by hand (web/access_log.py); it must be what json.dumps
+    would write, quotes, backslashes, control and non-ASCII characters escaped."""
+    caplog.set_level(logging.INFO, logger="graph_service.access")
+    scope = {"method": method, "route": APIRoute(route, lambda: None) if route else None}
+    write_line(scope, 418, time.perf_counter(), "0123456789abcdef")
+    (record,) = [r for r in caplog.records if r.name == "graph_service.access"]
+    line = record.getMessage()
+    fields = json.loads(line)
+    assert line == json.dumps(fields)  # json's own spelling, byte for byte
+    assert fields["method"] == method and fields["route"] == (route or "(no route)")
+    assert fields["status"] == 418 and fields["request_id"] == "0123456789abcdef"
+    assert isinstance(fields["duration_ms"], float) and fields["duration_ms"] >= 0

@@ -145,3 +145,21 @@ def test_metrics_off_is_404(tmp_path: Path) -> None:
         assert response.status_code == 404
         assert response.json()["error"] == "not_found"
         assert "/metrics" not in off.get("/openapi.json").json()["paths"]
+
+
+def test_counts_stay_right_past_the_series_kept_for_speed(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The labelled series are looked up once and kept (web/metrics.py); when more than
+    CHILDREN_KEPT are kept they are forgotten and looked up again, never counted twice or lost."""
+    monkeypatch.setattr("graph_service.web.metrics.CHILDREN_KEPT", 2)
+    before = scrape(client)
+    paths = ["/health", "/queries", "/health", "/no/such/path", "/health", "/queries"]
+    for path in paths:
+        client.get(path)
+    after = scrape(client)
+    for route, status, times in (("/health", "200", 3), ("/queries", "200", 2),
+                                 ("(unmatched)", "404", 1)):
+        labels = {"method": "GET", "route": route, "status": status}
+        assert value(after, "smartby_http_requests_total", **labels) - value(
+            before, "smartby_http_requests_total", **labels) == times

@@ -34,6 +34,7 @@ from graph_service.web.edge import answer_at_edge, takes_origin
 _SPARQL_QUERY = b"application/sparql-query"
 _READY = "/queries/"
 _READY_QUERY = "smartby.ready_query"  # the scope's key for the query `takes` found
+_PAIRS = "smartby.query_pairs"  # and for the query string's parameters, parsed once
 _ENDPOINTS_KEPT = 64
 
 
@@ -50,8 +51,7 @@ class SparqlFastPath:
         path, method, headers = scope["path"], scope["method"], scope["headers"]
         if path == "/sparql":
             if method == "GET":
-                return (not takes_origin(headers)
-                        and _query_not_page(scope, QueryParams(scope["query_string"])))
+                return not takes_origin(headers) and _query_not_page(scope, _pairs(scope))
             if method == "POST":
                 content_type = next((v for k, v in headers if k == b"content-type"), b"")
                 return (content_type.split(b";")[0].strip().lower() == _SPARQL_QUERY
@@ -61,7 +61,7 @@ class SparqlFastPath:
         if method != "GET" or not path.startswith(_READY) or takes_origin(headers):
             return False
         named = catalogue_for(self.app.state.settings).get(path[len(_READY):])
-        if named is None or not _results_not_page(scope, QueryParams(scope["query_string"])):
+        if named is None or not _results_not_page(scope, _pairs(scope)):
             return False
         scope[_READY_QUERY] = named  # looked up once: the catalogue reads its folder's times
         return True
@@ -92,7 +92,7 @@ class SparqlFastPath:
         accept = accept_raw.decode("latin-1") if accept_raw is not None else None
 
         async def answer_sparql(body: bytes | None) -> Response:
-            pairs = QueryParams(scope["query_string"]).multi_items()
+            pairs = _pairs(scope)
             protocol = check_parameters(
                 pairs, body_query=decode_query(body) if body is not None else None)
             if protocol.query is None:
@@ -110,7 +110,7 @@ class SparqlFastPath:
                 base_iri=self._endpoint(scope))  # as the route does
 
         async def answer_ready(_: bytes | None) -> Response:
-            pairs = QueryParams(scope["query_string"]).multi_items()
+            pairs = _pairs(scope)
             return await answer_named(scope[_READY_QUERY], pairs, accept, state.store,
                                       state.settings, state.stream_limiter)
 
@@ -122,17 +122,26 @@ class SparqlFastPath:
                              reads_body=scope["method"] == "POST")
 
 
-def _results_not_page(scope: Scope, params: QueryParams) -> bool:
+def _pairs(scope: Scope) -> list[tuple[str, str]]:
+    """The query string's parameters, parsed once per request (none: nothing to parse)."""
+    pairs: list[tuple[str, str]] | None = scope.get(_PAIRS)
+    if pairs is None:
+        pairs = scope[_PAIRS] = (QueryParams(scope["query_string"]).multi_items()
+                                 if scope["query_string"] else [])
+    return pairs
+
+
+def _results_not_page(scope: Scope, pairs: list[tuple[str, str]]) -> bool:
     """Results asked for (a `format=`, or an Accept that is not a browser's), not a page."""
-    if any(k == "format" and v for k, v in params.multi_items()):
+    if any(k == "format" and v for k, v in pairs):
         return True
     accept = next((v for k, v in scope["headers"] if k == b"accept"), None)
     return not browser_wants_page(accept.decode("latin-1") if accept else None)
 
 
-def _query_not_page(scope: Scope, params: QueryParams) -> bool:
+def _query_not_page(scope: Scope, pairs: list[tuple[str, str]]) -> bool:
     """A query to run (not the editor or the service description), for results."""
-    return "query" in params and _results_not_page(scope, params)
+    return any(k == "query" for k, _ in pairs) and _results_not_page(scope, pairs)
 
 
 def _find_route(routes: list[Any], path: str) -> Any:

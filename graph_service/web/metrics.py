@@ -36,6 +36,7 @@ from graph_service.store.remote import RemoteStore
 TIMEOUT_CODES = {"query_timeout": "query", "validation_timeout": "validation"}
 SUBMISSION = ("POST", "/submissions")
 UNMATCHED = "(unmatched)"  # no route: one series for every unknown path
+CHILDREN_KEPT = 1024  # labelled series looked up once and kept (methods are the client's)
 
 
 class _StoreCollector(Collector):
@@ -115,11 +116,19 @@ class Metrics:
         for outcome in ("accepted", "refused"):
             self.submissions.labels(outcome)
         self.registry.register(_StoreCollector(app))
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         method, route = scope["method"], route_template(scope)
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # the registry's label lookups, once per method, route, status
+            if len(self._children) >= CHILDREN_KEPT:
+                self._children.clear()
+            children = self._children[key] = (self.requests.labels(method, route, str(status)),
+                                              self.latency.labels(method, route))
+        children[0].inc()
+        children[1].observe(seconds)
         error_code = (scope.get("state") or {}).get("error_code")
         if error_code in TIMEOUT_CODES:
             self.timeouts.labels(TIMEOUT_CODES[error_code]).inc()
