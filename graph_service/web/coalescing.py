@@ -37,7 +37,10 @@ HELD = 64 * 1024  # bytes held at most before they go to the socket
 
 
 class Coalescing(asyncio.Transport):
-    """A transport that writes what one turn of the loop gave it in one call to `inner`."""
+    """A transport that holds what it is given and writes it to `inner` in one call: when told
+    to (`flush`, at an answer's end), when closed, past `HELD` bytes, or at the turn's end.
+    (The turn's-end callback is scheduled with the first held write and finds nothing held
+    when the answer was flushed before: one no-op call per answer, cheaper than tracking it.)"""
 
     def __init__(self, inner: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
