@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import sys
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -81,36 +82,54 @@ def _first_rows(solutions: Any, limit: int) -> Any:
     return ox.parse_query_results(json.dumps(document).encode(), ox.QueryResultsFormat.JSON)
 
 
-def prepare(store: Any, job: dict[str, Any]) -> tuple[Any, ...]:
-    """Evaluate a job's query: ("ok", form, media type, result) or a refusal message.
+def dataset_options(default_graph_uris: Sequence[str], named_graph_uris: Sequence[str],
+                    union_default_graph: bool) -> dict[str, Any]:
+    """The engine's keyword arguments for a query's dataset. The protocol's dataset wins; with
+    only named graphs the default graph is empty; with none, FROM in the query decides (the
+    caller says whether it names one); with no FROM either, the union of all graphs."""
+    options: dict[str, Any] = {}
+    if default_graph_uris:
+        options["default_graph"] = [ox.NamedNode(g) for g in default_graph_uris]
+    elif named_graph_uris:
+        options["default_graph"] = []
+    elif union_default_graph:
+        options["use_default_graph_as_union"] = True
+    if named_graph_uris:
+        options["named_graphs"] = [ox.NamedNode(g) for g in named_graph_uris]
+    return options
 
-    Shared by the worker processes and the in-process engine threads (store/engine.py)."""
-    # The protocol's dataset wins; with only named graphs the default graph is empty; with
-    # none, FROM in the query decides; with no FROM either, the union of all graphs.
-    kwargs: dict[str, Any] = {}
-    if job["default_graph_uris"]:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in job["default_graph_uris"]]
-    elif job["named_graph_uris"]:
-        kwargs["default_graph"] = []
-    elif job["union_default_graph"]:
-        kwargs["use_default_graph_as_union"] = True
-    if job["named_graph_uris"]:
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job["named_graph_uris"]]
+
+def prepare(store: Any, query: str, options: dict[str, Any], *, results_type: str | None,
+            graph_type: str | None, row_limit: int = 0, base_iri: str | None = None
+            ) -> tuple[Any, ...]:
+    """Evaluate a query: ("ok", form, media type, result) or a refusal message.
+
+    Shared by the worker processes (`prepare_job`) and the in-process engine threads, which
+    call it with the request's own fields: no job dictionary per query on the hot path."""
     try:
-        result = store.query(job["query"], base_iri=job.get("base_iri"), **kwargs)
+        result = store.query(query, base_iri=base_iri, **options)
     except SyntaxError as exc:
         return ("syntax", str(exc))
-    if isinstance(result, ox.QueryBoolean):
-        form, media_type = "boolean", job["results_type"]
-    elif isinstance(result, ox.QuerySolutions):
-        form, media_type = "solutions", job["results_type"]
+    if isinstance(result, ox.QuerySolutions):
+        form, media_type = "solutions", results_type
+    elif isinstance(result, ox.QueryBoolean):
+        form, media_type = "boolean", results_type
     else:
-        form, media_type = "graph", job["graph_type"]
+        form, media_type = "graph", graph_type
     if media_type is None:
         return ("not_acceptable", form)
-    if form == "solutions" and job.get("row_limit"):
-        result = _first_rows(result, int(job["row_limit"]))
+    if form == "solutions" and row_limit:
+        result = _first_rows(result, int(row_limit))
     return ("ok", form, media_type, result)
+
+
+def prepare_job(store: Any, job: dict[str, Any]) -> tuple[Any, ...]:
+    """`prepare`, for a job sent to a worker process."""
+    options = dataset_options(job["default_graph_uris"], job["named_graph_uris"],
+                              job["union_default_graph"])
+    return prepare(store, job["query"], options, results_type=job["results_type"],
+                   graph_type=job["graph_type"], row_limit=job.get("row_limit") or 0,
+                   base_iri=job.get("base_iri"))
 
 
 def serialize(result: Any, form: str, media_type: str, output: Any) -> Any:
@@ -121,7 +140,7 @@ def serialize(result: Any, form: str, media_type: str, output: Any) -> Any:
 
 
 def _evaluate(store: Any, job: dict[str, Any], conn: Connection) -> None:
-    prepared = prepare(store, job)
+    prepared = prepare_job(store, job)
     if prepared[0] != "ok":
         conn.send(prepared)
         return

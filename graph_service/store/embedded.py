@@ -38,7 +38,7 @@ from graph_service.store import (
     replace_graphs_update,
     then,
 )
-from graph_service.store._worker_process import prepare, serialize
+from graph_service.store._worker_process import dataset_options, prepare, serialize
 from graph_service.store._workers import WorkerPool, error_for
 from graph_service.store.compaction import Compactor
 from graph_service.store.engine import (
@@ -57,6 +57,7 @@ LOCK_RETRY = 0.02  # seconds between tries to open a store another process still
 # (3.4 ms for 1,000), where a lookup of one of the curated graph's projects takes 66 µs.
 BOUNDED_QUADS = 256
 PATTERNS_KEPT = 4096  # patterns whose match count is remembered (until the store changes)
+_UNION: dict[str, Any] = {"use_default_graph_as_union": True}  # read only
 
 
 @dataclass
@@ -138,7 +139,7 @@ class EmbeddedStore:
         pattern = single_pattern(request.query)
         if pattern is None or pattern == (None, None, None) or not self._few_match(pattern):
             return None
-        return self._evaluate(request)
+        return self._evaluate(request, _UNION)  # one pattern: no FROM, the union of all graphs
 
     def _few_match(self, pattern: Pattern) -> bool:
         """At most BOUNDED_QUADS stored quads, in any graph, match the pattern: one ASK that
@@ -168,9 +169,16 @@ class EmbeddedStore:
                                chunks=done.chunks())
         return self._query_worker(request, deadline)
 
-    def _evaluate(self, request: QueryRequest) -> Spooled:
-        """The engine in this thread, on the live store (a consistent snapshot per query)."""
-        prepared = prepare(self._store, _job(request, ""))
+    def _evaluate(self, request: QueryRequest, options: dict[str, Any] | None = None
+                  ) -> Spooled:
+        """The engine in this thread, on the live store (a consistent snapshot per query);
+        `options`: the dataset's, when the caller knows them already."""
+        if options is None:
+            options = dataset_options(request.default_graph_uris, request.named_graph_uris,
+                                      _union_default_graph(request))
+        prepared = prepare(self._store, request.query, options,
+                           results_type=request.results_type, graph_type=request.graph_type,
+                           row_limit=request.row_limit, base_iri=request.base_iri)
         if prepared[0] != "ok":
             raise error_for(prepared)
         _, form, media_type, result = prepared
@@ -359,6 +367,12 @@ class EmbeddedStore:
             shutil.rmtree(checkpoint.path, ignore_errors=True)
 
 
+def _union_default_graph(request: QueryRequest) -> bool:
+    """With no dataset named by FROM, the union of all graphs (unless the store's own default
+    graph is asked for)."""
+    return not request.own_default_graph and not declares_dataset(request.query)
+
+
 def _job(request: QueryRequest, checkpoint: str) -> dict[str, Any]:
     return {
         "checkpoint": checkpoint,
@@ -367,8 +381,7 @@ def _job(request: QueryRequest, checkpoint: str) -> dict[str, Any]:
         "graph_type": request.graph_type,
         "default_graph_uris": list(request.default_graph_uris),
         "named_graph_uris": list(request.named_graph_uris),
-        "union_default_graph": not declares_dataset(request.query)
-        and not request.own_default_graph,
+        "union_default_graph": _union_default_graph(request),
         "row_limit": request.row_limit,
         "base_iri": request.base_iri,
     }
