@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 from conftest import make_settings
+from starlette.responses import Response
 
 from graph_service.core.errors import InvalidRequest
+from graph_service.core.media import GRAPH_TYPES, RESULTS_TYPES
 from graph_service.core.single_pattern import RDF_TYPE, single_pattern
 from graph_service.store import QueryRequest
 from graph_service.store.embedded import BOUNDED_QUADS, EmbeddedStore
 from graph_service.store.loading import load_content
-from graph_service.web.streaming import run_query
+from graph_service.web.streaming import WholeResponse, run_query
 
 ID = "https://w3id.org/smartby/id/"
 SCHEMA = "https://schema.org/"
@@ -177,3 +179,21 @@ def test_lookups_are_answered_while_every_engine_thread_is_busy(store: EmbeddedS
     assert b'"n"' in scan
     concurrent.futures.wait([holding], timeout=30)
     assert holding.done()
+
+
+@pytest.mark.parametrize("media_type", [*RESULTS_TYPES, *GRAPH_TYPES])
+@pytest.mark.parametrize("given", [
+    {"Vary": "Accept"},
+    {"Vary": "Accept", "Content-Disposition": 'inline; filename="results.csv"'},
+    {"Content-Type": "text/plain", "Vary": "Accept"},  # Starlette's own rules then
+])
+def test_a_whole_answer_has_the_headers_starlette_gives_it(
+    media_type: str, given: dict[str, str]
+) -> None:
+    """A small result's response (web/streaming.py) is built without Starlette's header
+    code on the hot path: the same headers, in the same order, for every result type."""
+    body = "ÆØÅ, ok\n".encode()
+    built = WholeResponse(body, media_type, given)
+    starlettes = Response(body, media_type=media_type, headers=dict(given))
+    assert built.raw_headers == starlettes.raw_headers
+    assert (built.status_code, built.body, built.background) == (200, body, None)

@@ -29,8 +29,8 @@ from graph_service.sparql.service_description import describe_service
 from graph_service.store import QueryRequest, Store
 from graph_service.web.deps import SettingsDep, StoreDep
 from graph_service.web.html import render_page
+from graph_service.web.streaming import answer_bounded, spooled_response
 from graph_service.web.streaming import run_query as run_spooled
-from graph_service.web.streaming import spooled_response
 
 HTML = "text/html"
 # Media types clients send for the same thing under another name.
@@ -198,19 +198,21 @@ async def answer_query(
         text = await run_in_threadpool(answer_search_services, text, store, settings)
     refuse_remote_fetches(text, allowed=settings.allow_service)
     results_type, graph_type = choose_result_types(accept, fmt)
-    result = await run_spooled(
-        store,
-        QueryRequest(
-            query=text,
-            results_type=results_type,
-            graph_type=graph_type,
-            default_graph_uris=default_graph_uris,
-            named_graph_uris=named_graph_uris,
-            timeout=settings.query_timeout,
-            row_limit=settings.row_limit,
-            base_iri=base_iri,
-        ),
+    request = QueryRequest(
+        query=text,
+        results_type=results_type,
+        graph_type=graph_type,
+        default_graph_uris=default_graph_uris,
+        named_graph_uris=named_graph_uris,
+        timeout=settings.query_timeout,
+        row_limit=settings.row_limit,
+        base_iri=base_iri,
     )
+    # A lookup is answered here, without the coroutine and the hop (any other query is
+    # looked at once more by run_spooled: microseconds, before milliseconds of evaluation).
+    result = answer_bounded(store, request)
+    if result is None:
+        result = await run_spooled(store, request)
     headers = {"Vary": "Accept"}
     if fmt:
         extension = {"text/csv": "csv", "text/tab-separated-values": "tsv",

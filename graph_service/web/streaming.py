@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 from collections.abc import Mapping
+from typing import cast
 
 import anyio
 import anyio.to_thread
@@ -34,9 +36,17 @@ def size_thread_pools(request_threads: int, stream_threads: int) -> anyio.Capaci
     return anyio.CapacityLimiter(stream_threads)
 
 
+def answer_bounded(store: Store, request: QueryRequest) -> Spooled | None:
+    """The answer to a query that cannot run away (`EmbeddedStore.answer_bounded`), given
+    here and now, with no thread hop and no coroutine; None for any other query (then
+    `run_query`)."""
+    bounded = getattr(store, "answer_bounded", None)
+    return None if bounded is None else cast("Spooled | None", bounded(request))
+
+
 async def run_query(store: Store, request: QueryRequest) -> Spooled:
     """Evaluate with one thread hop and wait at most the timeout (503 then); a query that
-    cannot run away (`EmbeddedStore.answer_bounded`) without the hop."""
+    cannot run away (`answer_bounded`) without the hop."""
     submit = getattr(store, "submit", None)
     if submit is None:  # a remote store: its HTTP client holds the timeout
         def evaluate() -> Spooled:
@@ -44,8 +54,7 @@ async def run_query(store: Store, request: QueryRequest) -> Spooled:
             return spool(result.form, result.media_type, result.chunks)
 
         return await anyio.to_thread.run_sync(evaluate)
-    bounded = getattr(store, "answer_bounded", None)
-    if bounded is not None and (answer := bounded(request)) is not None:
+    if (answer := answer_bounded(store, request)) is not None:
         return answer  # a query that cannot run away: no hop (store/embedded.py)
     future: concurrent.futures.Future[Spooled] = submit(request)
     loop = asyncio.get_running_loop()
@@ -100,8 +109,32 @@ def spooled_response(
     result: Spooled, headers: Mapping[str, str], limiter: anyio.CapacityLimiter
 ) -> Response:
     if result.size <= IN_MEMORY:
-        return Response(result.body(), media_type=result.media_type, headers=dict(headers))
+        return WholeResponse(result.body(), result.media_type, headers)
     return SpoolResponse(result, headers, limiter)
+
+
+class WholeResponse(Response):
+    """A small result, sent whole: the headers Starlette's `Response` gives it (those given,
+    then Content-Length, then Content-Type with its charset), with the Content-Type header
+    worked out once per media type rather than once per answer (the hot path's)."""
+
+    def __init__(self, body: bytes, media_type: str, headers: Mapping[str, str]) -> None:
+        self.status_code, self.background, self.body = 200, None, body
+        self.media_type = media_type
+        raw = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+               for name, value in headers.items()]
+        if any(name in (b"content-length", b"content-type") for name, _ in raw):
+            self.init_headers(headers)  # never the case here; Starlette's own rules then
+            return
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        raw.append((b"content-type", _content_type(media_type)))
+        self.raw_headers = raw
+
+
+@functools.lru_cache(maxsize=64)
+def _content_type(media_type: str) -> bytes:
+    """The Content-Type header Starlette writes for a media type (text gets its charset)."""
+    return dict(Response(None, media_type=media_type).raw_headers)[b"content-type"]
 
 
 class SpoolResponse(Response):
