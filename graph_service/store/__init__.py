@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import pyoxigraph as ox
 
-from graph_service.core.sparql_text import without_literals
+from graph_service.core.sparql_text import declares_dataset, without_literals
 
 if TYPE_CHECKING:
     from graph_service.settings import Settings
@@ -40,6 +40,12 @@ class QueryRequest:
     # With no dataset named (protocol or FROM): the store's own default graph, as an update's
     # WHERE sees it, rather than the union of all graphs that queries get.
     own_default_graph: bool = False
+
+    @property
+    def union_default_graph(self) -> bool:
+        """With no dataset named by FROM, the union of all graphs (unless the store's own
+        default graph is asked for)."""
+        return not self.own_default_graph and not declares_dataset(self.query)
 
 
 @dataclass

@@ -24,7 +24,7 @@ import pyoxigraph as ox
 from graph_service.core.errors import StoreFault, say
 from graph_service.core.media import DATASET_TYPES, GRAPH_TYPES
 from graph_service.core.single_pattern import Pattern, single_pattern
-from graph_service.core.sparql_text import declares_dataset, syntax_error_from, update_refused
+from graph_service.core.sparql_text import syntax_error_from, update_refused
 from graph_service.store import (
     DEFAULT_GRAPH,
     OWL_VERSION_INFO,
@@ -175,7 +175,7 @@ class EmbeddedStore:
         `options`: the dataset's, when the caller knows them already."""
         if options is None:
             options = dataset_options(request.default_graph_uris, request.named_graph_uris,
-                                      _union_default_graph(request))
+                                      request.union_default_graph)
         prepared = prepare(self._store, request.query, options,
                            results_type=request.results_type, graph_type=request.graph_type,
                            row_limit=request.row_limit, base_iri=request.base_iri)
@@ -367,12 +367,6 @@ class EmbeddedStore:
             shutil.rmtree(checkpoint.path, ignore_errors=True)
 
 
-def _union_default_graph(request: QueryRequest) -> bool:
-    """With no dataset named by FROM, the union of all graphs (unless the store's own default
-    graph is asked for)."""
-    return not request.own_default_graph and not declares_dataset(request.query)
-
-
 def _job(request: QueryRequest, checkpoint: str) -> dict[str, Any]:
     return {
         "checkpoint": checkpoint,
@@ -381,7 +375,7 @@ def _job(request: QueryRequest, checkpoint: str) -> dict[str, Any]:
         "graph_type": request.graph_type,
         "default_graph_uris": list(request.default_graph_uris),
         "named_graph_uris": list(request.named_graph_uris),
-        "union_default_graph": _union_default_graph(request),
+        "union_default_graph": request.union_default_graph,
         "row_limit": request.row_limit,
         "base_iri": request.base_iri,
     }
