@@ -27,6 +27,12 @@ _SELECTING = (b"accept", b"accept-language", b"authorization")
 UNCACHED_PREFIXES = ("/static", "/metrics", "/health")
 
 
+def has_validators(scope: Scope) -> bool:
+    """A read of the store: the requests that get ETag, Last-Modified and 304 (decided from
+    the scope alone, so a caller can skip `Validators.of_read`'s coroutine for the others)."""
+    return scope["method"] in READ_METHODS and not scope["path"].startswith(UNCACHED_PREFIXES)
+
+
 def is_write(method: str, path: str) -> bool:
     """Requests that change the store (or try to): they never get CORS headers."""
     if method in ("PUT", "DELETE", "PATCH"):
@@ -144,8 +150,7 @@ class Validators:
     async def of_read(self, scope: Scope) -> Read | None:
         """A read's validators, or None when it has none (not a read of the store, or the
         store cannot say which state it is in)."""
-        method, path = scope["method"], scope["path"]
-        if method not in READ_METHODS or path.startswith(UNCACHED_PREFIXES):
+        if not has_validators(scope):
             return None
         state = await self._state(scope)
         if state is None:

@@ -32,7 +32,7 @@ from starlette.types import Receive, Scope, Send
 
 from graph_service.core.errors import SmartbyError, TooLarge
 from graph_service.web.access_log import request_id, write_line
-from graph_service.web.caching import READ_METHODS, Validators
+from graph_service.web.caching import Validators, has_validators
 from graph_service.web.cors import vary_on_origin
 from graph_service.web.errors import render_error, render_unexpected
 from graph_service.web.limits import declared_too_large, too_large
@@ -93,8 +93,8 @@ async def _respond(scope: Scope, receive: Receive, send: Send, answer: Answer,
                    ) -> Response | int:
     """The response to send, with every header; or the status of what was answered here
     already: 304, or 499 when the client left before its body arrived (nothing is sent)."""
-    # Only reads have validators (`of_read`): a POST is not kept waiting for the coroutine.
-    read = await validators.of_read(scope) if scope["method"] in READ_METHODS else None
+    # Only reads of the store have validators: the others skip `of_read`'s coroutine.
+    read = await validators.of_read(scope) if has_validators(scope) else None
     if read is not None and read.is_fresh(scope["headers"]):
         await read.send_not_modified(send, _decorate(scope, [], rid))
         return 304
