@@ -3,7 +3,8 @@
 Against `oxigraph serve` on the same data in the same run: smartby as `smartby serve` runs it
 (engine in threads of a supervised process), smartby with the worker-process engine
 (SMARTBY_QUERY_ENGINE=workers, candidate (a)), and the ceilings of a Python server (a FastAPI
-route and a bare ASGI app returning a constant). Every round runs each server in turn, the
+route and a bare ASGI app returning a constant, and a bare ASGI app answering with the engine
+on its own copy of the store: `ceilings.py`). Every round runs each server in turn, the
 order rotating; the median of the rounds is reported with each round kept in the JSON.
 Then: read after write, a runaway query among 1,000+ bystander lookups, and py-spy's top
 frames of smartby's server process under lookups.
@@ -95,10 +96,11 @@ def start_oxigraph_untimed(location: Path, log: Path) -> Server:
     return server
 
 
-def start_ceiling(kind: str, log: Path) -> Server:
+def start_ceiling(kind: str, log: Path, *arguments: str) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = _spawn([sys.executable, "-m", "benchmarks.ceilings", kind, str(port)], log)
+    process = _spawn([sys.executable, "-m", "benchmarks.ceilings", kind, str(port), *arguments],
+                     log)
     server = Server(f"ceiling-{kind}", process, f"{url}/sparql", "", {}, log)
     server.wait_until_ready(f"{url}/sparql")
     return server
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             nquads, queries = synthetic_nquads(root, int(args.dataset))
         results["queries"] = {k: v[0] for k, v in queries.items()}
-        for engine in ("threads", "workers"):
+        for engine in ("threads", "workers", "ceiling"):  # the last: the engine's ceiling
             store = EmbeddedStore(root / engine, workers=1, engine="threads")
             store.bulk_load(nquads, "application/n-quads")
             results["quads"] = store.quad_count()
@@ -178,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
             started.append(start_oxigraph_untimed(root / "oxigraph", root / "oxigraph.log"))
             for kind in ("fastapi", "asgi"):
                 started.append(start_ceiling(kind, root / f"{kind}.log"))
+            started.append(start_ceiling("engine", root / "engine.log",
+                                         str(root / "ceiling" / "oxigraph")))
             servers, ceilings = started[:3], started[3:]
             results["table"] = measure(servers, ceilings, queries, args.rounds)
             lookup = queries["point_lookup"][0]

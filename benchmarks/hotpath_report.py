@@ -41,18 +41,24 @@ def render(results: dict[str, Any]) -> str:
             f"| {_fmt(s['smartby-threads']['p50_ms'])} / {_fmt(s['smartby-threads']['p99_ms'])} "
             f"| {_fmt(s['smartby-workers']['p50_ms'])} / {_fmt(s['smartby-workers']['p99_ms'])} "
             f"| {_fmt(ox['p50_ms'])} / {_fmt(ox['p99_ms'])} | {failed} |")
-    lines += ["", "Ceilings (the same lookup request, answered with a constant), ratio to "
-              "Oxigraph's lookups:", "", "| clients | FastAPI constant | raw ASGI constant |",
-              "| --- | ---: | ---: |"]
+    lines += ["", "Ceilings (the same lookup request, answered by a Python server doing nothing "
+              "else), ratio to Oxigraph's lookups: throughput (req/s) and p99. The last is "
+              "the engine behind a bare ASGI app: the floor of Python's HTTP in front of "
+              "pyoxigraph.", "", "| clients | FastAPI constant | raw ASGI constant | "
+              "raw ASGI + engine | smartby (serve) |", "| --- | ---: | ---: | ---: | ---: |"]
     for key, row in results["table"].items():
         if not key.startswith("point_lookup"):
             continue
         s = row["servers"]
-        ox = s["oxigraph"]["requests_per_s"]
-        lines.append(f"| {key.split('@')[1]} | {_ratio(s['ceiling-fastapi']['requests_per_s'], ox)}"
-                     f" ({s['ceiling-fastapi']['requests_per_s']:.0f}) | "
-                     f"{_ratio(s['ceiling-asgi']['requests_per_s'], ox)} "
-                     f"({s['ceiling-asgi']['requests_per_s']:.0f}) |")
+        ox = s["oxigraph"]
+        cells = []
+        for name in ("ceiling-fastapi", "ceiling-asgi", "ceiling-engine", "smartby-threads"):
+            server = s.get(name)
+            cells.append("–" if server is None else (
+                f"{_ratio(server['requests_per_s'], ox['requests_per_s'])} "
+                f"({server['requests_per_s']:.0f}), p99 "
+                f"{_ratio(server['p99_ms'], ox['p99_ms'])}"))
+        lines.append(f"| {key.split('@')[1]} | " + " | ".join(cells) + " |")
     raw = results.get("read_after_write", {})
     if raw:
         lines += ["", "Read after write (one-triple INSERT DATA, then the first read), medians:",

@@ -106,14 +106,17 @@ async def _connection(target: Target, count: int, latencies: list[float],
         writer.close()
 
 
-async def _run(target: Target, concurrency: int, total: int) -> dict[str, Any]:
+async def _run(targets: list[Target], total: int) -> dict[str, Any]:
+    """`total` requests over one connection per target."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors: list[str] = []
+    concurrency = len(targets)
     shares = [total // concurrency + (1 if i < total % concurrency else 0)
               for i in range(concurrency)]
     started = time.perf_counter()
-    await asyncio.gather(*(_connection(target, n, latencies, statuses, errors) for n in shares))
+    await asyncio.gather(*(_connection(target, n, latencies, statuses, errors)
+                           for target, n in zip(targets, shares, strict=True)))
     elapsed = time.perf_counter() - started
     return summarise(latencies, elapsed, statuses, errors, concurrency)
 
@@ -137,6 +140,12 @@ def summarise(latencies: list[float], elapsed: float, statuses: Counter[int],
 
 def run_load(target: Target, concurrency: int, total: int) -> dict[str, Any]:
     """`total` requests over `concurrency` keep-alive connections; every answer read."""
+    return run_connections([target] * concurrency, total)
+
+
+def run_connections(targets: list[Target], total: int) -> dict[str, Any]:
+    """`total` requests over one keep-alive connection per target (several may name the same
+    server: a run can pin its connections to servers); every answer read."""
     if uvloop is not None:
-        return uvloop.run(_run(target, concurrency, total))
-    return asyncio.run(_run(target, concurrency, total))
+        return uvloop.run(_run(targets, total))
+    return asyncio.run(_run(targets, total))
