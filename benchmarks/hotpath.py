@@ -69,6 +69,25 @@ def synthetic_nquads(root: Path, triples: int) -> tuple[Path, dict[str, tuple[st
     }
 
 
+def prepare_data(root: Path, dataset: str, copies: tuple[str, ...]
+                 ) -> tuple[dict[str, tuple[str, str]], int]:
+    """The dataset ("curated" or a triple count) loaded into an embedded store under `root`
+    for each of `copies` and into Oxigraph's under `root / "oxigraph"`; its query classes and
+    quad count."""
+    print("preparing the data", file=sys.stderr)
+    nquads, queries = (curated_nquads(root) if dataset == "curated"
+                       else synthetic_nquads(root, int(dataset)))
+    quads = 0
+    for copy in copies:
+        store = EmbeddedStore(root / copy, workers=1, engine="threads")
+        store.bulk_load(nquads, "application/n-quads")
+        quads = store.quad_count()
+        store.close()
+        del store  # RocksDB lets go of its lock only when the object goes
+    load_oxigraph(root / "oxigraph", nquads, root / "oxigraph.log")
+    return queries, quads
+
+
 def start_smartby(data_dir: Path, log: Path, engine: str, timeout: float) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -159,19 +178,10 @@ def main(argv: list[str] | None = None) -> None:
                                "rounds": args.rounds, "query_timeout_s": args.timeout}
     with tempfile.TemporaryDirectory(prefix="smartby-hot-") as tmp:
         root = Path(tmp)
-        print("preparing the data", file=sys.stderr)
-        if args.dataset == "curated":
-            nquads, queries = curated_nquads(root)
-        else:
-            nquads, queries = synthetic_nquads(root, int(args.dataset))
+        # The last copy is the engine's ceiling's.
+        queries, results["quads"] = prepare_data(root, args.dataset,
+                                                 ("threads", "workers", "ceiling"))
         results["queries"] = {k: v[0] for k, v in queries.items()}
-        for engine in ("threads", "workers", "ceiling"):  # the last: the engine's ceiling
-            store = EmbeddedStore(root / engine, workers=1, engine="threads")
-            store.bulk_load(nquads, "application/n-quads")
-            results["quads"] = store.quad_count()
-            store.close()
-            del store  # RocksDB lets go of its lock only when the object goes
-        load_oxigraph(root / "oxigraph", nquads, root / "oxigraph.log")
         started: list[Server] = []
         try:
             for engine in ("threads", "workers"):

@@ -24,16 +24,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.hotpath import (
-    curated_nquads,
-    start_oxigraph_untimed,
-    start_smartby,
-    synthetic_nquads,
-)
+from benchmarks.hotpath import prepare_data, start_oxigraph_untimed, start_smartby
 from benchmarks.load import Target, run_connections
 from benchmarks.machine import describe_machine
-from benchmarks.servers import Server, load_oxigraph
-from graph_service.store.embedded import EmbeddedStore
+from benchmarks.servers import Server
 
 JSON = "application/sparql-results+json"
 REQUESTS = 4000  # per round and lineup, as benchmarks.hotpath runs its lookups
@@ -96,18 +90,9 @@ def main(argv: list[str] | None = None) -> None:
                                "rounds": args.rounds}
     with tempfile.TemporaryDirectory(prefix="smartby-processes-") as tmp:
         root = Path(tmp)
-        print("preparing the data", file=sys.stderr)
-        nquads, queries = (curated_nquads(root) if args.dataset == "curated"
-                           else synthetic_nquads(root, int(args.dataset)))
+        queries, results["quads"] = prepare_data(root, args.dataset, ("first", "second"))
         sparql = queries["point_lookup"][0]
         results["query"] = sparql
-        for copy in ("first", "second"):
-            store = EmbeddedStore(root / copy, workers=1, engine="threads")
-            store.bulk_load(nquads, "application/n-quads")
-            results["quads"] = store.quad_count()
-            store.close()
-            del store  # RocksDB lets go of its lock only when the object goes
-        load_oxigraph(root / "oxigraph", nquads, root / "oxigraph.log")
         started: list[Server] = []
         try:
             for copy in ("first", "second"):
