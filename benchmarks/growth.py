@@ -29,6 +29,7 @@ import httpx
 import pyoxigraph as ox
 
 from benchmarks.machine import describe_machine
+from benchmarks.report import write_results
 from benchmarks.servers import BENCH_TOKEN, Server, _spawn, free_port
 from benchmarks.synthetic import generate
 from graph_service.settings import Settings
@@ -288,10 +289,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{size} quads ...", file=sys.stderr, flush=True)
             results["runs"][str(size)] = measure_size(size, args.repeat, args.warmup,
                                                       args.timeout, Path(tmp))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    args.out.with_suffix(".md").write_text(render(results))
-    print(render(results))
+    write_results(args.out, results, render(results))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ frames of smartby's server process under lookups.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ from benchmarks.hotpath_scenarios import profile, read_after_write, runaway
 from benchmarks.load import Target, run_load
 from benchmarks.machine import describe_machine
 from benchmarks.queries import query_mix
+from benchmarks.report import write_results
 from benchmarks.servers import (
     BENCH_TOKEN,
     Server,
@@ -210,10 +210,7 @@ def main(argv: list[str] | None = None) -> None:
             for server in started:
                 server.stop()
         results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(render(results))
-    print(render(results))
+    write_results(args.out, results, render(results))
 
 
 if __name__ == "__main__":

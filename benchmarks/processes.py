@@ -17,7 +17,6 @@ Run: `python -m benchmarks.processes --dataset curated --rounds 5
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from typing import Any
 from benchmarks.hotpath import prepare_data, start_oxigraph_untimed, start_smartby
 from benchmarks.load import Target, run_connections
 from benchmarks.machine import describe_machine
+from benchmarks.report import write_results
 from benchmarks.servers import Server
 
 JSON = "application/sparql-results+json"
@@ -104,10 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             for server in started:
                 server.stop()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(render(results))
-    print(render(results))
+    write_results(args.out, results, render(results))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+
+def write_results(out: Path, results: dict[str, Any], markdown: str) -> None:
+    """A run's files: `out`.json (every number) and `out`.md (its tables), which is printed."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    out.with_suffix(".md").write_text(markdown)
+    print(markdown)
 
 
 def _ms(value: float | None) -> str:

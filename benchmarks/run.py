@@ -8,7 +8,6 @@ absolute numbers and ratios (smartby / Oxigraph) as JSON and Markdown.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import httpx
 from benchmarks.inprocess import load_and_measure, summary
 from benchmarks.machine import describe_machine
 from benchmarks.queries import WRITE_GRAPH, BenchQuery, answer_size, query_mix, write_triple
-from benchmarks.report import render_markdown
+from benchmarks.report import render_markdown, write_results
 from benchmarks.servers import Server, load_oxigraph, start_oxigraph, start_smartby
 from benchmarks.synthetic import DEFAULT_SEED, generate
 
@@ -245,11 +244,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="path stem: writes STEM.json and STEM.md")
     args = parser.parse_args(argv)
     results = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    markdown = render_markdown(results)
-    args.out.with_suffix(".md").write_text(markdown)
-    print(markdown)
+    write_results(args.out, results, render_markdown(results))
 
 
 if __name__ == "__main__":
