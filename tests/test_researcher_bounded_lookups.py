@@ -193,7 +193,8 @@ def test_a_whole_answer_has_the_headers_starlette_gives_it(
     """A small result's response (web/streaming.py) is built without Starlette's header
     code on the hot path: the same headers, in the same order, for every result type."""
     body = "ÆØÅ, ok\n".encode()
-    built = WholeResponse(body, media_type, given)
+    raw = [(name.lower().encode(), value.encode()) for name, value in given.items()]
+    built = WholeResponse(body, media_type, raw)
     starlettes = Response(body, media_type=media_type, headers=dict(given))
     assert built.raw_headers == starlettes.raw_headers
     assert (built.status_code, built.body, built.background) == (200, body, None)

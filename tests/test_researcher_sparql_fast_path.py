@@ -210,3 +210,62 @@ def _counted(client) -> float:
                            'status="200"}'):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+# -- what the hot path keeps for a request sent again (sparql/fast_path.py) -------------------
+
+LOOKUP = "SELECT ?o WHERE { <https://example.org/kept> <https://example.org/says> ?o }"
+
+
+def _lookup(client) -> list[str]:
+    answer = client.post("/sparql", content=LOOKUP.encode(),
+                         headers={"Content-Type": "application/sparql-query",
+                                  "Accept": "application/sparql-results+json"})
+    assert answer.status_code == 200
+    return sorted(b["o"]["value"] for b in answer.json()["results"]["bindings"])
+
+
+def test_a_query_sent_again_is_evaluated_again(client) -> None:
+    """The plan of a query is kept, never its answer: a write between two identical requests
+    shows in the second."""
+    assert _lookup(client) == []
+    assert _lookup(client) == []  # answered from the kept plan
+    update = ('INSERT DATA { GRAPH <https://example.org/graph> { '
+              '<https://example.org/kept> <https://example.org/says> "new" } }')
+    written = client.post("/update", content=update.encode(), headers={
+        "Content-Type": "application/sparql-update", "Authorization": "Bearer admin-token"})
+    assert written.status_code == 204, written.text
+    assert _lookup(client) == ["new"]
+
+
+def test_a_header_sent_twice_is_answered_by_the_stack(both) -> None:
+    """The edge reads headers as one dict, so a request naming a header twice is left to the
+    stack, which reads the first: the answer is the same as when it is sent once."""
+    fast, _ = both
+    scope = {"type": "http", "method": "POST", "path": "/sparql", "query_string": b"",
+             "headers": [(b"content-type", b"application/sparql-query"),
+                         (b"accept", b"text/csv"), (b"accept", b"application/json")]}
+    assert fast.app.fast_path.takes(scope) is False
+    twice = fast.post("/sparql", content=b"ASK {}", headers=[
+        ("Content-Type", "application/sparql-query"), ("Accept", "text/csv"),
+        ("Accept", "application/json")])
+    once = fast.post("/sparql", content=b"ASK {}", headers={
+        "Content-Type": "application/sparql-query", "Accept": "text/csv"})
+    assert (twice.status_code, twice.headers["content-type"], twice.content) == (
+        once.status_code, once.headers["content-type"], once.content)
+
+
+def test_what_is_kept_is_bounded(reader) -> None:
+    """Plans are kept only for short requests, and never for a search (its hits follow the
+    index): a long query or a search leaves the kept plans as they were."""
+    fast_path = reader.app.fast_path
+    long_query = "ASK {} # " + "x" * 5000
+    search = ("PREFIX search: <https://w3id.org/smartby/search#> SELECT ?hit WHERE { "
+              "SERVICE <https://w3id.org/smartby/search> { [] search:query \"sykkelprosjekt\" ; "
+              "search:hit ?hit } }")
+    kept = dict(fast_path._plans)
+    for text in (long_query, search):
+        answer = reader.post("/sparql", content=text.encode(),
+                             headers={"Content-Type": "application/sparql-query"})
+        assert answer.status_code == 200, answer.text
+    assert fast_path._plans == kept

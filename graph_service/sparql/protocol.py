@@ -180,22 +180,29 @@ def browser_wants_page(accept: str | None) -> bool:
     return bool(accept) and preferred(accept, offered) == HTML
 
 
-async def answer_query(
-    store: Store,
+@dataclass(frozen=True)
+class QueryPlan:
+    """What a query's answer needs besides the engine: the request the engine gets, and
+    whether the answer is a download (`format=`: it names a file). A function of the query
+    text, its parameters, the Accept header, the endpoint and the settings alone, so the hot
+    path keeps it for a request sent again (sparql/fast_path.py)."""
+
+    request: QueryRequest
+    download: bool
+
+
+def plan_query(
     settings: Settings,
     text: str,
     *,
-    limiter: anyio.CapacityLimiter,
     accept: str | None,
     fmt: str | None = None,
     default_graph_uris: tuple[str, ...] = (),
     named_graph_uris: tuple[str, ...] = (),
     base_iri: str | None = None,
-) -> Response:
-    """Run a query and send the engine's serialised result (shared with /queries): one thread
-    hop, one plain response unless the result is large."""
-    if uses_search(text, settings.base_iri):  # SERVICE <{base}search>: answered here
-        text = await run_in_threadpool(answer_search_services, text, store, settings)
+) -> QueryPlan:
+    """The plan of a query whose search SERVICE calls are answered already (`answer_query`);
+    400 or 406 for one that cannot be run."""
     refuse_remote_fetches(text, allowed=settings.allow_service)
     results_type, graph_type = choose_result_types(accept, fmt)
     request = QueryRequest(
@@ -208,20 +215,53 @@ async def answer_query(
         row_limit=settings.row_limit,
         base_iri=base_iri,
     )
+    return QueryPlan(request, bool(fmt))
+
+
+_VARY = ((b"vary", b"Accept"),)
+_EXTENSIONS = {"text/csv": "csv", "text/tab-separated-values": "tsv",
+               "application/sparql-results+json": "json",
+               "application/sparql-results+xml": "xml", "text/turtle": "ttl",
+               "application/ld+json": "jsonld", "application/n-triples": "nt",
+               "application/rdf+xml": "rdf"}
+# A download's headers, per media type of the answer: the file is named after it.
+_DOWNLOAD = {media_type: (*_VARY, (b"content-disposition",
+                                   f'inline; filename="results.{extension}"'.encode()))
+             for media_type, extension in _EXTENSIONS.items()}
+
+
+async def answer_plan(store: Store, plan: QueryPlan, limiter: anyio.CapacityLimiter
+                      ) -> Response:
+    """Run a planned query and send the engine's serialised result: one thread hop, one plain
+    response unless the result is large."""
     # A lookup is answered here, without the coroutine and the hop (any other query is
     # looked at once more by run_spooled: microseconds, before milliseconds of evaluation).
-    result = answer_bounded(store, request)
+    result = answer_bounded(store, plan.request)
     if result is None:
-        result = await run_spooled(store, request)
-    headers = {"Vary": "Accept"}
-    if fmt:
-        extension = {"text/csv": "csv", "text/tab-separated-values": "tsv",
-                     "application/sparql-results+json": "json",
-                     "application/sparql-results+xml": "xml", "text/turtle": "ttl",
-                     "application/ld+json": "jsonld", "application/n-triples": "nt",
-                     "application/rdf+xml": "rdf"}[result.media_type]
-        headers["Content-Disposition"] = f'inline; filename="results.{extension}"'
-    return spooled_response(result, headers, limiter)
+        result = await run_spooled(store, plan.request)
+    return spooled_response(result, _DOWNLOAD[result.media_type] if plan.download else _VARY,
+                            limiter)
+
+
+async def answer_query(
+    store: Store,
+    settings: Settings,
+    text: str,
+    *,
+    limiter: anyio.CapacityLimiter,
+    accept: str | None,
+    fmt: str | None = None,
+    default_graph_uris: tuple[str, ...] = (),
+    named_graph_uris: tuple[str, ...] = (),
+    base_iri: str | None = None,
+) -> Response:
+    """Run a query and send the engine's serialised result (shared with /queries)."""
+    if uses_search(text, settings.base_iri):  # SERVICE <{base}search>: answered here
+        text = await run_in_threadpool(answer_search_services, text, store, settings)
+    plan = plan_query(settings, text, accept=accept, fmt=fmt,
+                      default_graph_uris=default_graph_uris,
+                      named_graph_uris=named_graph_uris, base_iri=base_iri)
+    return await answer_plan(store, plan, limiter)
 
 
 def local_prefixes(settings: Settings) -> dict[str, str]:

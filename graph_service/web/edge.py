@@ -36,15 +36,12 @@ from graph_service.web.caching import Validators, has_validators
 from graph_service.web.cors import vary_on_origin
 from graph_service.web.errors import render_error, render_unexpected
 from graph_service.web.limits import declared_too_large, too_large
-from graph_service.web.security_headers import security_headers
+from graph_service.web.security_headers import route_template, security_headers
 
 Answer = Callable[[bytes | None], Awaitable[Response]]
+_DECORATED: dict[tuple[Any, ...], tuple[tuple[bytes, bytes], ...]] = {}  # see _decorate
+_DECORATED_KEPT = 1024
 CLIENT_LEFT = 499  # logged and counted for a client that hung up before its request was read
-
-
-def takes_origin(headers: list[tuple[bytes, bytes]]) -> bool:
-    """A cross-origin request: its answer needs the CORS layer (the stack's)."""
-    return any(name == b"origin" for name, _ in headers)
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:
@@ -124,10 +121,15 @@ async def _respond(scope: Scope, receive: Receive, send: Send, answer: Answer,
 def _decorate(scope: Scope, headers: list[tuple[bytes, bytes]], rid: str
               ) -> list[tuple[bytes, bytes]]:
     """The outer layers' headers, in their order: Vary on Origin (CORS), the security headers,
-    then the request id."""
-    headers = vary_on_origin(headers)
-    present = {name for name, _ in headers}
-    headers += security_headers(scope, headers, present)
-    headers.append((b"x-request-id", rid.encode()))
-    return headers
-
+    then the request id. They follow from the route and the answer's own headers alone, so
+    they are worked out once for each (answers to the same query repeat their headers)."""
+    key = (route_template(scope), tuple(headers))
+    decorated = _DECORATED.get(key)
+    if decorated is None:
+        headers = vary_on_origin(headers)
+        present = {name for name, _ in headers}
+        headers += security_headers(scope, headers, present)
+        if len(_DECORATED) >= _DECORATED_KEPT:  # answers' headers vary: bounded
+            _DECORATED.clear()
+        decorated = _DECORATED[key] = tuple(headers)
+    return [*decorated, (b"x-request-id", rid.encode())]

@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import cast
 
 import anyio
@@ -105,9 +105,11 @@ def _expire(waiter: asyncio.Future[Spooled], future: concurrent.futures.Future[S
     waiter.set_exception(QueryTimeout(TIMED_OUT))
 
 
-def spooled_response(
-    result: Spooled, headers: Mapping[str, str], limiter: anyio.CapacityLimiter
-) -> Response:
+Headers = Sequence[tuple[bytes, bytes]]  # raw: lower-cased names, latin-1 values
+
+
+def spooled_response(result: Spooled, headers: Headers, limiter: anyio.CapacityLimiter
+                     ) -> Response:
     if result.size <= IN_MEMORY:
         return WholeResponse(result.body(), result.media_type, headers)
     return SpoolResponse(result, headers, limiter)
@@ -118,17 +120,18 @@ class WholeResponse(Response):
     then Content-Length, then Content-Type with its charset), with the Content-Type header
     worked out once per media type rather than once per answer (the hot path's)."""
 
-    def __init__(self, body: bytes, media_type: str, headers: Mapping[str, str]) -> None:
+    def __init__(self, body: bytes, media_type: str, headers: Headers) -> None:
         self.status_code, self.background, self.body = 200, None, body
         self.media_type = media_type
-        raw = [(name.lower().encode("latin-1"), value.encode("latin-1"))
-               for name, value in headers.items()]
-        if any(name in (b"content-length", b"content-type") for name, _ in raw):
-            self.init_headers(headers)  # never the case here; Starlette's own rules then
+        if any(name in (b"content-length", b"content-type") for name, _ in headers):
+            self.init_headers(_as_mapping(headers))  # never the case here; Starlette's rules
             return
-        raw.append((b"content-length", str(len(body)).encode("latin-1")))
-        raw.append((b"content-type", _content_type(media_type)))
-        self.raw_headers = raw
+        self.raw_headers = [*headers, (b"content-length", str(len(body)).encode("latin-1")),
+                            (b"content-type", _content_type(media_type))]
+
+
+def _as_mapping(headers: Headers) -> dict[str, str]:
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in headers}
 
 
 @functools.lru_cache(maxsize=64)
@@ -140,9 +143,9 @@ def _content_type(media_type: str) -> bytes:
 class SpoolResponse(Response):
     """A large result read from its spool in chunks; the spool closes in every case."""
 
-    def __init__(self, result: Spooled, headers: Mapping[str, str],
-                 limiter: anyio.CapacityLimiter) -> None:
-        super().__init__(None, media_type=result.media_type, headers=dict(headers))
+    def __init__(self, result: Spooled, headers: Headers, limiter: anyio.CapacityLimiter
+                 ) -> None:
+        super().__init__(None, media_type=result.media_type, headers=_as_mapping(headers))
         del self.headers["content-length"]  # sent chunked, as a stream always was
         self._result, self._limiter = result, limiter
 
