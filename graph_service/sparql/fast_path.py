@@ -138,8 +138,8 @@ class SparqlFastPath:
         return plan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state, path = self.app.state, scope["path"]
-        accept_raw = scope[_HEADERS].get(b"accept")
+        state, path, headers = self.app.state, scope["path"], scope[_HEADERS]
+        accept_raw = headers.get(b"accept")
         accept = accept_raw.decode("latin-1") if accept_raw is not None else None
 
         async def answer_sparql(body: bytes | None) -> Response:
@@ -161,7 +161,8 @@ class SparqlFastPath:
 
         await answer_at_edge(scope, receive, send,
                              answer_sparql if path == "/sparql" else answer_ready,
-                             route=self._route(path), validators=state.validators,
+                             headers=headers, route=self._route(path),
+                             validators=state.validators,
                              metrics=getattr(state, "metrics", None),
                              max_body=state.settings.max_body,
                              reads_body=scope["method"] == "POST")

@@ -33,7 +33,12 @@ _CALLER_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 def request_id(scope: Scope) -> str:
     """This request's id: the caller's `X-Request-ID` when it is plainly an id, else ours
     (the correlation id of a 5xx answer)."""
-    given = next((v for k, v in scope.get("headers") or () if k == b"x-request-id"), None)
+    return request_id_given(
+        scope, next((v for k, v in scope.get("headers") or () if k == b"x-request-id"), None))
+
+
+def request_id_given(scope: Scope, given: bytes | None) -> str:
+    """`request_id`, for a caller that has read the `X-Request-ID` header already."""
     if given is not None and _CALLER_ID.fullmatch(caller := given.decode("latin-1")):
         scope.setdefault("state", {})["correlation_id"] = caller
     return correlation_id_of(scope)

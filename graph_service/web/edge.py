@@ -23,7 +23,7 @@ status, body and every header but the request id and date are the same.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from graph_service.core.errors import SmartbyError, TooLarge
-from graph_service.web.access_log import request_id, write_line
+from graph_service.web.access_log import request_id_given, write_line
 from graph_service.web.caching import Validators, has_validators
 from graph_service.web.cors import vary_on_origin
 from graph_service.web.errors import render_error, render_unexpected
@@ -63,17 +63,18 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
 
 
 async def answer_at_edge(scope: Scope, receive: Receive, send: Send, answer: Answer, *,
-                         route: Any, validators: Validators, metrics: Any, max_body: int,
-                         reads_body: bool) -> None:
+                         headers: Mapping[bytes, bytes], route: Any, validators: Validators,
+                         metrics: Any, max_body: int, reads_body: bool) -> None:
     """Answer with `answer(body)` as the stack would: its headers, its 304, its errors, its
-    log line and metrics. `route` is the route the stack would have matched."""
+    log line and metrics. `headers`: the request's, as a dict (no name twice); `route`: the
+    route the stack would have matched."""
     started = time.perf_counter()
     scope["route"] = route  # the access log, metrics and security headers name its template
-    rid = request_id(scope)
+    rid = request_id_given(scope, headers.get(b"x-request-id"))
     status = 500  # if the answer fails before it starts
     try:
         outcome = await _respond(scope, receive, send, answer, validators, max_body,
-                                 reads_body, rid)
+                                 headers if reads_body else None, rid)
         if isinstance(outcome, int):
             status = outcome
             return
@@ -86,10 +87,11 @@ async def answer_at_edge(scope: Scope, receive: Receive, send: Send, answer: Ans
 
 
 async def _respond(scope: Scope, receive: Receive, send: Send, answer: Answer,
-                   validators: Validators, max_body: int, reads_body: bool, rid: str
-                   ) -> Response | int:
+                   validators: Validators, max_body: int,
+                   body_of: Mapping[bytes, bytes] | None, rid: str) -> Response | int:
     """The response to send, with every header; or the status of what was answered here
-    already: 304, or 499 when the client left before its body arrived (nothing is sent)."""
+    already: 304, or 499 when the client left before its body arrived (nothing is sent).
+    `body_of`: the request's headers, when its body is to be read."""
     # Only reads of the store have validators: the others skip `of_read`'s coroutine.
     read = await validators.of_read(scope) if has_validators(scope) else None
     if read is not None and read.is_fresh(scope["headers"]):
@@ -97,8 +99,8 @@ async def _respond(scope: Scope, receive: Receive, send: Send, answer: Answer,
         return 304
     try:
         body = None
-        if reads_body:
-            if declared_too_large(scope["headers"], max_body):
+        if body_of is not None:
+            if declared_too_large(body_of, max_body):
                 raise too_large(max_body)
             body = await read_body(receive, max_body)
             if body is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,7 +21,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if declared_too_large(scope["headers"], self.max_body):
+        if declared_too_large(dict(scope["headers"]), self.max_body):  # the last, if twice
             # Answered at once through the one renderer; the unread body closes the connection.
             response = render_error(Request(scope), too_large(self.max_body))
             response.headers["connection"] = "close"
@@ -40,9 +42,10 @@ class BodySizeLimit:
         await self.app(scope, limited_receive, send)
 
 
-def declared_too_large(headers: list[tuple[bytes, bytes]], limit: int) -> bool:
-    """The request says its body is longer than `limit` (Content-Length)."""
-    declared = next((v for k, v in reversed(headers) if k == b"content-length"), None)
+def declared_too_large(headers: Mapping[bytes, bytes], limit: int) -> bool:
+    """The request says its body is longer than `limit` (Content-Length; `headers`: the
+    request's, as a dict)."""
+    declared = headers.get(b"content-length")
     return declared is not None and declared.isdigit() and int(declared) > limit
 
 
