@@ -229,6 +229,8 @@ def test_a_query_sent_again_is_evaluated_again(client) -> None:
     """The plan of a query is kept, never its answer: a write between two identical requests
     shows in the second."""
     assert _lookup(client) == []
+    plans = client.app.fast_path._plans
+    assert [p.request.query for p in plans.values()] == [LOOKUP]  # kept for the next one
     assert _lookup(client) == []  # answered from the kept plan
     update = ('INSERT DATA { GRAPH <https://example.org/graph> { '
               '<https://example.org/kept> <https://example.org/says> "new" } }')
