@@ -13,9 +13,9 @@ service description, unknown query names.
 
 A query's plan (`protocol.QueryPlan`: the checked parameters, the negotiated result types,
 the endpoint's IRI) follows from the request alone, so it is kept for a request sent again,
-byte for byte: clients repeat their queries, and the checks cost a lookup a fifth of its
-time (measured: benchmarks/README.md). What is kept is never an answer: every request is
-evaluated by the engine.
+byte for byte: clients repeat their queries, and the checks (with the edge's headers, kept
+likewise) cost a repeated lookup a fifth of its time (benchmarks/README.md, "Kept plans").
+What is kept is never an answer: every request is evaluated by the engine.
 """
 
 from __future__ import annotations
@@ -30,17 +30,15 @@ from starlette.types import Receive, Scope, Send
 from graph_service.core.errors import InvalidRequest, say
 from graph_service.sparql.catalogue import catalogue_for
 from graph_service.sparql.protocol import (
-    ProtocolRequest,
     QueryPlan,
     answer_plan,
-    answer_query,
     browser_wants_page,
     check_parameters,
     decode_query,
     plan_query,
+    with_searches,
 )
 from graph_service.sparql.queries import answer_named
-from graph_service.sparql.search_service import uses_search
 from graph_service.web.edge import answer_at_edge
 
 _SPARQL_QUERY = b"application/sparql-query"
@@ -107,14 +105,10 @@ class SparqlFastPath:
             found = self._endpoints[key] = str(Request(scope).url_for("run_query"))
         return found
 
-    def _plan(self, scope: Scope, body: bytes | None, accept: str | None
-              ) -> QueryPlan | ProtocolRequest:
-        """The query's plan, kept for the same request sent again; or, for a query that calls
-        the search service (whose answer is made afresh each time), its protocol request."""
-        key = (scope["query_string"], body, accept, _addressed(scope))
-        plan = self._plans.get(key)
-        if plan is not None:
-            return plan
+    async def _plan(self, scope: Scope, key: tuple[Any, ...], body: bytes | None,
+                    accept: str | None) -> QueryPlan:
+        """The query's plan, kept under `key` for the same request sent again, unless the query
+        calls the search service (its hits follow the index) or the request is long."""
         protocol = check_parameters(
             _pairs(scope), body_query=decode_query(body) if body is not None else None)
         if protocol.query is None:
@@ -124,14 +118,14 @@ class SparqlFastPath:
         if not protocol.query.strip():
             raise InvalidRequest(say("The query is empty.", "Spørringen er tom.",
                                      "Spørjinga er tom."))
-        settings = self.app.state.settings
-        if uses_search(protocol.query, settings.base_iri):
-            return protocol
-        plan = plan_query(settings, protocol.query, accept=accept, fmt=protocol.format,
+        state = self.app.state
+        text = await with_searches(protocol.query, state.store, state.settings)
+        plan = plan_query(state.settings, text, accept=accept, fmt=protocol.format,
                           default_graph_uris=protocol.default_graph_uris,
                           named_graph_uris=protocol.named_graph_uris,
                           base_iri=self._endpoint(scope))  # as the route does
-        if len(body or b"") + len(scope["query_string"]) <= _PLANNED_BYTES:
+        if text is protocol.query and (
+                len(body or b"") + len(scope["query_string"]) <= _PLANNED_BYTES):
             if len(self._plans) >= _PLANS_KEPT:  # the requests are the clients': bounded
                 self._plans.clear()
             self._plans[key] = plan
@@ -143,16 +137,10 @@ class SparqlFastPath:
         accept = accept_raw.decode("latin-1") if accept_raw is not None else None
 
         async def answer_sparql(body: bytes | None) -> Response:
-            plan = self._plan(scope, body, accept)
-            if isinstance(plan, QueryPlan):
-                return await answer_plan(state.store, plan, state.stream_limiter)
-            protocol = plan  # a search: answered anew
-            assert protocol.query is not None
-            return await answer_query(
-                state.store, state.settings, protocol.query, limiter=state.stream_limiter,
-                accept=accept, fmt=protocol.format,
-                default_graph_uris=protocol.default_graph_uris,
-                named_graph_uris=protocol.named_graph_uris, base_iri=self._endpoint(scope))
+            key = (scope["query_string"], body, accept, _addressed(scope))
+            # A kept plan without the coroutine of making one.
+            plan = self._plans.get(key) or await self._plan(scope, key, body, accept)
+            return await answer_plan(state.store, plan, state.stream_limiter)
 
         async def answer_ready(_: bytes | None) -> Response:
             pairs = _pairs(scope)

@@ -243,6 +243,15 @@ async def answer_plan(store: Store, plan: QueryPlan, limiter: anyio.CapacityLimi
                             limiter)
 
 
+async def with_searches(text: str, store: Store, settings: Settings) -> str:
+    """The query with its calls of our search service (SERVICE <{base}search>) answered: the
+    same text when it makes none (the same object, so a caller can tell)."""
+    if not uses_search(text, settings.base_iri):
+        return text
+    searched: str = await run_in_threadpool(answer_search_services, text, store, settings)
+    return searched
+
+
 async def answer_query(
     store: Store,
     settings: Settings,
@@ -256,10 +265,8 @@ async def answer_query(
     base_iri: str | None = None,
 ) -> Response:
     """Run a query and send the engine's serialised result (shared with /queries)."""
-    if uses_search(text, settings.base_iri):  # SERVICE <{base}search>: answered here
-        text = await run_in_threadpool(answer_search_services, text, store, settings)
-    plan = plan_query(settings, text, accept=accept, fmt=fmt,
-                      default_graph_uris=default_graph_uris,
+    plan = plan_query(settings, await with_searches(text, store, settings), accept=accept,
+                      fmt=fmt, default_graph_uris=default_graph_uris,
                       named_graph_uris=named_graph_uris, base_iri=base_iri)
     return await answer_plan(store, plan, limiter)
 
