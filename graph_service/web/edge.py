@@ -2,12 +2,12 @@
 
 SPARQL queries (GET `/sparql?query=…`, POST `application/sparql-query`) and ready queries
 (`/queries/{name}` for results) are most of what the service answers, and a point lookup
-costs the engine some 25 µs. Passed through FastAPI's and our middleware layers it cost
-~110 µs of CPU more than answered at the top (measured: 390 vs 280 µs per lookup, `smartby
-serve`, one keep-alive client), each layer parsing the headers again and wrapping `send` once
-more. So the app answers those requests itself, before the stack (`app.SmartbyApp`, through
-`sparql/fast_path.py`), and this module gives the answer exactly what the stack would, from
-the functions the layers themselves use:
+costs the engine some 60 µs (`benchmarks/lookup_in_process.py`). Passed through FastAPI's
+and our middleware layers it cost ~110 µs of CPU more than answered at the top (measured: 390
+vs 280 µs per lookup, `smartby serve`, one keep-alive client), each layer parsing the headers
+again and wrapping `send` once more. So the app answers those requests itself, before the
+stack (`app.SmartbyApp`, through `sparql/fast_path.py`), and this module gives the answer
+exactly what the stack would, from the functions the layers themselves use:
 
 - the request id and the access-log line (`access_log`), the metrics (`metrics`);
 - the security headers (`security_headers`) and `Vary: Origin` (`cors`; a request with an
@@ -22,6 +22,7 @@ status, body and every header but the request id and date are the same.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -39,8 +40,6 @@ from graph_service.web.limits import declared_too_large, too_large
 from graph_service.web.security_headers import route_template, security_headers
 
 Answer = Callable[[bytes | None], Awaitable[Response]]
-_DECORATED: dict[tuple[Any, ...], tuple[tuple[bytes, bytes], ...]] = {}  # see _decorate
-_DECORATED_KEPT = 1024
 CLIENT_LEFT = 499  # logged and counted for a client that hung up before its request was read
 
 
@@ -123,15 +122,16 @@ async def _respond(scope: Scope, receive: Receive, send: Send, answer: Answer,
 def _decorate(scope: Scope, headers: list[tuple[bytes, bytes]], rid: str
               ) -> list[tuple[bytes, bytes]]:
     """The outer layers' headers, in their order: Vary on Origin (CORS), the security headers,
-    then the request id. They follow from the route and the answer's own headers alone, so
-    they are worked out once for each (answers to the same query repeat their headers)."""
-    key = (route_template(scope), tuple(headers))
-    decorated = _DECORATED.get(key)
-    if decorated is None:
-        headers = vary_on_origin(headers)
-        present = {name for name, _ in headers}
-        headers += security_headers(scope, headers, present)
-        if len(_DECORATED) >= _DECORATED_KEPT:  # answers' headers vary: bounded
-            _DECORATED.clear()
-        decorated = _DECORATED[key] = tuple(headers)
-    return [*decorated, (b"x-request-id", rid.encode())]
+    then the request id."""
+    return [*_outer_headers(route_template(scope), tuple(headers)),
+            (b"x-request-id", rid.encode())]
+
+
+@functools.lru_cache(maxsize=1024)
+def _outer_headers(template: str | None, headers: tuple[tuple[bytes, bytes], ...]
+                   ) -> tuple[tuple[bytes, bytes], ...]:
+    """An answer's headers with Vary on Origin and the security headers: they follow from the
+    route and the answer's own headers alone, so they are worked out once for each (answers
+    to the same query repeat their headers)."""
+    varied = vary_on_origin(list(headers))
+    return (*varied, *security_headers(template, varied, {name for name, _ in varied}))

@@ -9,6 +9,8 @@ its own policy (the drawn query views) keeps it, alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence, Set
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 POLICY: dict[str, str] = {
@@ -49,14 +51,14 @@ def content_security_policy(template: str | None, extra: dict[str, str] | None =
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
-def security_headers(scope: Scope, headers: list[tuple[bytes, bytes]], present: set[bytes]
-                     ) -> list[tuple[bytes, bytes]]:
-    """What an answer with these headers gets (`present`: their lower-cased names)."""
+def security_headers(template: str | None, headers: Sequence[tuple[bytes, bytes]],
+                     present: Set[bytes]) -> list[tuple[bytes, bytes]]:
+    """What an answer of the route `template` with these headers gets (`present`: their
+    lower-cased names)."""
     extra = [(k, v) for k, v in ALWAYS if k not in present]
     content_type = next((v for k, v in headers if k == b"content-type"), b"")
     if content_type.startswith(b"text/html") and (
             b"content-security-policy" not in present):  # a route's own wins
-        template = route_template(scope)
         extra.append((b"content-security-policy", content_security_policy(template).encode()))
         if template not in FRAMING:
             extra.append((b"x-frame-options", b"DENY"))
@@ -78,7 +80,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                message["headers"] = headers + security_headers(scope, headers, present)
+                message["headers"] = headers + security_headers(route_template(scope), headers,
+                                                                present)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
