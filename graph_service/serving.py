@@ -208,9 +208,10 @@ class _Drain:
 class _DrainingServer(uvicorn.Server):
     """uvicorn that, once asked to drain, stops accepting at once but keeps serving the
     connections it has, each answer to a request that arrives meanwhile saying `Connection:
-    close`. Closing idle keep-alive connections at once would race clients sending on them (a
-    reset for a bystander); this way they are told to reconnect, and the new connection waits
-    in the supervisor's backlog for the replacement. The process exits as soon as it holds nothing but the runaway (no
+    close`. Closing idle keep-alive
+    connections at once would race clients sending on them (a reset for a bystander); this way
+    they are told to reconnect, and the new connection waits in the supervisor's backlog for
+    the replacement. The process exits as soon as it holds nothing but the runaway (no
     connection left, no write in flight), at the latest after the grace (writes in flight
     still finish or meet their deadline): every moment longer the runaway burns a core and
     grows (5 GB at 1M triples), and the kernel's freeing of it is CPU too."""

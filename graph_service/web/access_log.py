@@ -87,9 +87,8 @@ class AccessLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     at most 6 % fewer instructions for the app's own part of a lookup (benchmarks/README.md, "The
     access log's writes"). Without a running loop (a thread, a script) a line is written at
     once; `flush` (logging's shutdown calls it) writes what is held, and `serving` calls
-    `flush_lines` before the process ends itself (`os._exit`). A crash loses at most the
-    lines of the turn it interrupts. Lines are held only for the event loop's own thread,
-    where `write_line`'s callers (the ASGI code) run."""
+    `flush_lines` before the process ends itself (`os._exit`). A crash loses
+    at most the lines of the turn it interrupts."""
 
     def __init__(self, stream: Any = None) -> None:
         super().__init__(stream)
