@@ -44,7 +44,6 @@ from graph_service.core.errors import Unavailable, say
 from graph_service.core.malloc_arenas import limit_malloc_arenas
 from graph_service.settings import Settings
 from graph_service.store.engine import set_runaway_handler
-from graph_service.web.access_log import flush_lines
 from graph_service.web.caching import is_write
 from graph_service.web.coalescing import CoalescingHttpProtocol
 from graph_service.web.errors import render_error
@@ -192,9 +191,8 @@ class Supervisor:
 
 class _Drain:
     """What a draining process waits for: writes it accepted before the drain (they finish or
-    meet their own deadline, never cut), and its open connections (each answer to a request
-    that arrives now says `Connection: close`, so busy clients leave after their next answer
-    or, if a read of theirs was in flight, the one after)."""
+    meet their own deadline, never cut), and its open connections (each answer now says
+    `Connection: close`, so busy clients leave after their next answer)."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
@@ -207,8 +205,7 @@ class _Drain:
 
 class _DrainingServer(uvicorn.Server):
     """uvicorn that, once asked to drain, stops accepting at once but keeps serving the
-    connections it has, each answer to a request that arrives meanwhile saying `Connection:
-    close`. Closing idle keep-alive
+    connections it has, each answer saying `Connection: close`. Closing idle keep-alive
     connections at once would race clients sending on them (a reset for a bystander); this way
     they are told to reconnect, and the new connection waits in the supervisor's backlog for
     the replacement. The process exits as soon as it holds nothing but the runaway (no
@@ -247,7 +244,7 @@ class _DrainingServer(uvicorn.Server):
                 # Not uvicorn's shutdown: it closes the store, and RocksDB's flush kept the
                 # process (and its CPU) 1 s longer at 1M; every answered write is in the
                 # write-ahead log already (a 201 survives kill -9).
-                _exit()
+                os._exit(0)
             await asyncio.sleep(EXIT_CHECK)
 
     async def on_tick(self, counter: int) -> bool:
@@ -257,21 +254,12 @@ class _DrainingServer(uvicorn.Server):
 
 
 def closing_when_draining(app: ASGIApp, drain: _Drain) -> ASGIApp:
-    """Every response to a request that arrives while the process drains carries `Connection:
-    close`; a write that reaches a draining process is refused 503 with Retry-After (the
-    client's retry reaches the replacement), and the writes it accepted before are counted
-    until answered.
-
-    A read that arrived before the drain goes to the app as it is, its `send` not wrapped: the
-    wrapper cost every read two more calls per answer. Its client may send one more request
-    on the connection, which the draining process answers with `Connection: close`."""
+    """Every response that starts while the process drains carries `Connection: close`; a
+    write that reaches a draining process is refused 503 with Retry-After (the client's retry
+    reaches the replacement), and the writes it accepted before are counted until answered."""
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        write = is_write(scope["method"], scope["path"])
-        if not (write or drain.is_set()):
             await app(scope, receive, send)
             return
 
@@ -281,7 +269,7 @@ def closing_when_draining(app: ASGIApp, drain: _Drain) -> ASGIApp:
                                                   (b"connection", b"close")]}
             await send(message)
 
-        if not write:
+        if not is_write(scope["method"], scope["path"]):
             await app(scope, receive, send_closing)
             return
         if drain.is_set():
@@ -323,7 +311,7 @@ def child_main(fd: int, control: int) -> None:
             server.loop.call_soon_threadsafe(server.stop_listening)
         # The event loop ends the process (on_tick) once only the runaway is left; this is
         # the backstop should the loop itself be stuck.
-        timer = threading.Timer(server.backstop + 1, _exit)
+        timer = threading.Timer(server.backstop + 1, os._exit, args=(0,))
         timer.daemon = True
         timer.start()
 
@@ -334,13 +322,7 @@ def child_main(fd: int, control: int) -> None:
     gc.collect()
     gc.freeze()
     server.run(sockets=[listener])
-    _exit()  # engine threads may still be running: the operating system stops them
-
-
-def _exit() -> None:
-    """End this server process now, its access log's held lines written first."""
-    flush_lines()
-    os._exit(0)
+    os._exit(0)  # engine threads may still be running: the operating system stops them
 
 
 if __name__ == "__main__":

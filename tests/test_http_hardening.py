@@ -4,7 +4,6 @@ never a secret."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -220,83 +219,3 @@ def test_access_lines_stay_right_past_the_kept_line_starts(
     assert len(access_log._STARTS) <= access_log._STARTS_KEPT
     for i, line in enumerate(lines):
         assert _fields(line) == (f"M{i}", "(no route)", 200 + i % 3, f"{i:016x}")
-
-
-class _CountingStream(io.StringIO):
-    """A log stream that counts the writes it is given (a write is a system call on a real
-    stream)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes = 0
-
-    def write(self, text: str) -> int:
-        self.writes += 1
-        return super().write(text)
-
-
-def test_the_lines_of_one_turn_of_the_event_loop_are_written_together_at_its_end(
-    served_access_log: io.StringIO,
-) -> None:
-    """On the event loop the served handler holds a turn's lines and writes them in one write
-    when the turn ends, in the order they were logged, a record's line among them (a filter
-    on the handler sends it the record)."""
-    (handler,) = logging.getLogger("graph_service.access").handlers
-    assert isinstance(handler, AccessLineHandler)
-    stream = _CountingStream()
-    handler.setStream(stream)
-    scope = {"method": "GET", "route": APIRoute("/sparql", lambda: None)}
-    seen: list[str] = []
-
-    async def one_turn() -> list[str]:
-        for i in range(3):
-            write_line(scope, 200, time.perf_counter(), f"{i:016x}")
-        handler.addFilter(lambda record: True)
-        write_line(scope, 201, time.perf_counter(), f"{3:016x}")  # through a record
-        handler.filters.clear()
-        write_line(scope, 202, time.perf_counter(), f"{4:016x}")
-        seen.append(stream.getvalue())  # nothing yet: the turn has not ended
-        await asyncio.sleep(0)  # the turn ends; the next begins
-        return stream.getvalue().splitlines()
-
-    lines = asyncio.run(one_turn())
-    assert seen == [""]
-    assert stream.writes == 1
-    assert [_fields(line) for line in lines] == [
-        ("GET", "/sparql", status, f"{i:016x}")
-        for i, status in enumerate((200, 200, 200, 201, 202))]
-
-
-def test_held_lines_are_written_when_flushed_when_many_and_after_their_loop_is_gone(
-    served_access_log: io.StringIO,
-) -> None:
-    """What is held is never left behind: `flush_lines` (the server process calls it before
-    it ends itself) writes it; HELD_LINES lines are written at once; a line held on a loop
-    that closed before its turn ended goes out with the next line, written off the loop at
-    once."""
-    def write(i: int) -> None:
-        write_line({"method": "GET", "route": None}, 200, time.perf_counter(), f"{i:016x}")
-
-    def ids() -> list[object]:
-        return [_fields(line)[3] for line in served_access_log.getvalue().splitlines()]
-
-    def a_turn_that_never_ends(first: int, count: int) -> None:
-        for i in range(first, first + count):
-            loop.call_soon(write, i)
-        loop.call_soon(loop.stop)  # before the end-of-turn write the lines scheduled
-        loop.run_forever()
-
-    loop = asyncio.new_event_loop()
-    try:
-        a_turn_that_never_ends(0, 2)
-        assert ids() == []
-        access_log.flush_lines()
-        assert ids() == [f"{i:016x}" for i in range(2)]
-        a_turn_that_never_ends(2, access_log.HELD_LINES)
-        assert ids() == [f"{i:016x}" for i in range(2 + access_log.HELD_LINES)]
-        a_turn_that_never_ends(2 + access_log.HELD_LINES, 1)
-    finally:
-        loop.close()
-    assert len(ids()) == 2 + access_log.HELD_LINES
-    write(99)  # off the loop, after it closed: the held line first, then this one
-    assert ids() == [f"{i:016x}" for i in range(3 + access_log.HELD_LINES)] + [f"{99:016x}"]

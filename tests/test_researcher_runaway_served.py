@@ -138,27 +138,6 @@ def long_grace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SupervisedS
         yield server
 
 
-def test_a_read_reaching_a_draining_process_is_answered_and_told_to_reconnect(
-    long_grace: SupervisedServer,
-) -> None:
-    """Reads go to the app unwrapped until the drain begins (serving.closing_when_draining);
-    from then on each answer says `Connection: close`, so the client's next request reaches
-    the replacement."""
-    before = long_grace.server_pids()
-    with httpx.Client(timeout=30) as kept:  # a keep-alive connection to the current process
-        first = kept.get(f"{long_grace.url}/sparql", params={"query": LOOKUP})
-        runaway = httpx.get(f"{long_grace.url}/sparql", params={"query": EXPLOSIVE}, timeout=30)
-        read = kept.get(f"{long_grace.url}/sparql", params={"query": LOOKUP})
-        after = kept.get(f"{long_grace.url}/sparql", params={"query": LOOKUP})
-    assert first.status_code == 200 and first.headers.get("connection") != "close"
-    assert runaway.status_code == 503
-    assert read.status_code == 200 and read.json() == first.json()
-    assert read.headers["connection"] == "close"
-    assert after.status_code == 200 and after.json() == first.json()  # a new connection
-    (old,) = before
-    assert wait_for_exit(old, timeout=60), "the draining process waited for its grace"
-
-
 def test_a_write_reaching_a_draining_process_is_refused_with_retry_after_never_lost(
     long_grace: SupervisedServer,
 ) -> None:

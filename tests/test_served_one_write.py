@@ -232,9 +232,8 @@ def test_the_access_log_line_is_still_written(served: SupervisedServer) -> None:
                        headers={"Accept": "application/sparql-results+json",
                                 "X-Request-ID": marker})
     assert connection.getresponse().read() and connection.sock is not None
-    # The answer goes out before its log line is written, at the end of that turn of the
-    # server's one event loop (web/access_log.py), which the next request on the connection
-    # can only follow.
+    # The answer goes out before its log line is written, in the same step of the server's
+    # one event loop, which the next request on the connection can only follow.
     connection.request("GET", "/health")
     assert connection.getresponse().read()
     connection.close()

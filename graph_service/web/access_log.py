@@ -9,7 +9,6 @@ go from a user's error page to the log line and back.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -27,7 +26,6 @@ LEVEL_PREFIX = "INFO:     "  # what the access handler writes before each line
 # A line's start, per method, route template and status: put together once, not per request.
 _STARTS: dict[tuple[str | None, str | None, int], str] = {}
 _STARTS_KEPT = 1024  # the method is the client's: bounded
-HELD_LINES = 256  # lines held at most before they are written (one turn's answers)
 # A caller's own id is kept when it is plainly an id (no spaces, quotes or control bytes).
 _CALLER_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
@@ -72,79 +70,26 @@ def write_line(scope: Scope, status: int, started: float, request_id: str) -> No
 
 
 class AccessLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The access log's handler (`serving.log_config`): `INFO:     {line}` per record, written
-    at the end of the event loop's turn, the lines of that turn in one write.
+    """The access log's handler (`serving.log_config`): `INFO:     {line}` per record.
 
     A line per request went through some twenty Python calls of the logging machinery (a
     record, its filters, the formatter): 13 of a lookup's ~165 µs, timed inside a lookup
     answered in process. Where nothing but this handler would see the line (`_direct`),
-    `write_line` gives it the text itself.
-
-    Each line was also a `write()` of its own to the log. As `web/coalescing.py` does with
-    the answers, the lines of one turn of the loop are held and written together when the
-    turn ends (`call_soon`): a line waits microseconds, never for later traffic. Measured at
-    four clients of lookups: 2,000 writes for 4,000 answers instead of 4,000, and, in process,
-    at most 6 % fewer instructions for the app's own part of a lookup (benchmarks/README.md, "The
-    access log's writes"). Without a running loop (a thread, a script) a line is written at
-    once; `flush` (logging's shutdown calls it) writes what is held, and `serving` calls
-    `flush_lines` before the process ends itself (`os._exit`). A crash loses
-    at most the lines of the turn it interrupts."""
+    `write_line` gives it the text itself."""
 
     def __init__(self, stream: Any = None) -> None:
         super().__init__(stream)
         self.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))  # LEVEL_PREFIX
-        self._held: list[str] = []
-        self._turn: asyncio.AbstractEventLoop | None = None  # whose turn's end writes them
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """A record's line (any set-up but our handler alone), held like the others: lines
-        come out in the order they were logged, whichever way they came."""
-        try:
-            text = self.format(record)
-        except Exception:
-            self.handleError(record)
-            return
-        self.write_text(text)
 
     def write_text(self, text: str) -> None:
         """What `emit` writes for a record whose formatted text is `text`."""
-        held = self._held
-        if held:
-            held.append(text + self.terminator)
-            if len(held) >= HELD_LINES or self._turn is None or self._turn.is_closed():
-                self.flush()
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not on the event loop's thread: at once
-            self._write(text + self.terminator)
-            return
-        held.append(text + self.terminator)
-        self._turn = loop
-        loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Write the held lines, in one write, and flush the stream."""
-        held, self._held = self._held, []
-        if held:
-            self._write("".join(held))
-        else:
-            super().flush()
-
-    def _write(self, text: str) -> None:
         try:
             with self.lock:  # type: ignore[union-attr]
-                self.stream.write(text)
+                self.stream.write(text + self.terminator)
                 self.stream.flush()
         except Exception:
             self.handleError(logging.makeLogRecord({"msg": text, "levelno": logging.INFO,
                                                     "name": log.name}))
-
-
-def flush_lines() -> None:
-    """Write the access log's held lines now (before the process ends itself)."""
-    for handler in log.handlers:
-        handler.flush()
 
 
 def _direct() -> AccessLineHandler | None:
